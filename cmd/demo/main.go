@@ -1,0 +1,83 @@
+// Command demo serves a small typed, validated API on 127.0.0.1:8000 with
+// embedded defaults: `go tool task demo`.
+package main
+
+import (
+	"flag"
+	"log"
+	"sync"
+	"sync/atomic"
+
+	"github.com/spikard/spikard-go"
+)
+
+type item struct {
+	ID    int64    `json:"id"`
+	Name  string   `json:"name"`
+	Price float64  `json:"price"`
+	Tags  []string `json:"tags,omitempty"`
+}
+
+func main() {
+	host := flag.String("host", "127.0.0.1", "listen address")
+	port := flag.Int("port", 8000, "listen port")
+	flag.Parse()
+
+	var (
+		mu    sync.RWMutex
+		items = map[int64]item{1: {ID: 1, Name: "Widget", Price: 9.5, Tags: []string{"tools"}}}
+		next  atomic.Int64
+	)
+	next.Store(1)
+
+	app := spikard.New(spikard.Config{Host: *host, Port: *port})
+	app.Get("/health", func(c *spikard.Ctx) error {
+		return c.JSON(200, map[string]string{"status": "ok"})
+	})
+	app.Get("/items", func(c *spikard.Ctx) error {
+		limit := c.Query("limit").Int()
+		mu.RLock()
+		defer mu.RUnlock()
+		out := make([]item, 0, len(items))
+		for _, it := range items {
+			if int64(len(out)) == limit {
+				break
+			}
+			out = append(out, it)
+		}
+		return c.JSON(200, out)
+	}, spikard.OptionalQuery("limit", `{"type":"integer","minimum":1,"maximum":100,"default":10}`))
+	app.Get("/items/{id:int}", func(c *spikard.Ctx) error {
+		mu.RLock()
+		it, ok := items[c.Path("id").Int()]
+		mu.RUnlock()
+		if !ok {
+			return spikard.NewProblem(404, "not-found", "Not Found", "No item with this id")
+		}
+		return c.JSON(200, it)
+	}, spikard.Response(`{"type":"object","required":["id","name","price"]}`))
+	app.Post("/items", func(c *spikard.Ctx) error {
+		var it item
+		if err := c.Bind(&it); err != nil {
+			return err
+		}
+		it.ID = next.Add(1)
+		mu.Lock()
+		items[it.ID] = it
+		mu.Unlock()
+		return c.JSON(201, it)
+	}, spikard.Body(`{
+		"type": "object",
+		"required": ["name", "price"],
+		"properties": {
+			"name": {"type": "string", "minLength": 1, "maxLength": 100},
+			"price": {"type": "number", "exclusiveMinimum": 0},
+			"tags": {"type": "array", "items": {"type": "string"}, "maxItems": 10}
+		},
+		"additionalProperties": false
+	}`))
+	log.Printf("spikard demo on http://%s:%d (try /items/1, /items?limit=abc)", *host, *port)
+	if err := app.Run(); err != nil {
+		log.Fatal(err)
+	}
+}

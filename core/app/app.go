@@ -1,0 +1,261 @@
+// Package app is the request pipeline every binding goes through: route →
+// parameters → body → validation → handler → response checks → write. The
+// Go API and the C ABI both build an App from a config.App document.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+
+	frouter "github.com/fasthttp/router"
+	"github.com/spikard/spikard-go/core/config"
+	"github.com/spikard/spikard-go/core/problem"
+	"github.com/valyala/fasthttp"
+)
+
+// DefaultMaxBodyBytes caps request bodies when the configuration does not.
+const DefaultMaxBodyBytes = 10 << 20
+
+// App is a configured application. Routes may be added until the first
+// Serve; after that it is read-only and safe for concurrent requests.
+type App struct {
+	cfg               config.App
+	routes            []*route
+	handlers          map[string]Handler
+	pending           []pendingRoute
+	validateResponses bool
+	log               *slog.Logger
+
+	mu      sync.Mutex
+	built   fasthttp.RequestHandler
+	servers []*fasthttp.Server
+	pool    sync.Pool
+}
+
+type pendingRoute struct {
+	cfg config.Route
+	h   Handler
+}
+
+// New makes an app from a configuration document. Routes whose handlers are
+// named in the document are bound by Handle before Serve.
+func New(cfg config.App) *App {
+	if cfg.Version == 0 {
+		cfg.Version = config.Version
+	}
+	a := &App{
+		cfg:               cfg,
+		handlers:          map[string]Handler{},
+		validateResponses: cfg.Server.ValidateResponses == nil || *cfg.Server.ValidateResponses,
+		log:               slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	}
+	a.pool.New = func() any { return new(Ctx) }
+	return a
+}
+
+// Config returns the app's configuration document, routes included.
+func (a *App) Config() config.App {
+	c := a.cfg
+	c.Routes = append([]config.Route(nil), a.cfg.Routes...)
+	for _, p := range a.pending {
+		c.Routes = append(c.Routes, p.cfg)
+	}
+	return c
+}
+
+// SetLogger replaces the logger used for handler panics and errors.
+func (a *App) SetLogger(l *slog.Logger) { a.log = l }
+
+// Handle binds a handler name used by routes of the document.
+func (a *App) Handle(name string, h Handler) { a.handlers[name] = h }
+
+// Route adds a route with its handler.
+func (a *App) Route(rc config.Route, h Handler) {
+	rc.Method = strings.ToUpper(rc.Method)
+	a.pending = append(a.pending, pendingRoute{rc, h})
+}
+
+// Build compiles every route and returns the fasthttp handler. It is called
+// by Serve; call it directly to check a configuration or to serve through
+// another fasthttp server.
+func (a *App) Build() (fasthttp.RequestHandler, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.built != nil {
+		return a.built, nil
+	}
+	all := make([]pendingRoute, 0, len(a.cfg.Routes)+len(a.pending))
+	for _, rc := range a.cfg.Routes {
+		h := a.handlers[rc.Handler]
+		if h == nil {
+			return nil, fmt.Errorf("route %s %s: no handler registered under %q", rc.Method, rc.Path, rc.Handler)
+		}
+		all = append(all, pendingRoute{rc, h})
+	}
+	all = append(all, a.pending...)
+
+	r := frouter.New()
+	r.RedirectTrailingSlash = a.cfg.Server.TrailingSlash == "redirect"
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = true
+	r.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusNoContent) }
+	r.NotFound = func(ctx *fasthttp.RequestCtx) { writeProblem(ctx, problem.NotFound()) }
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		writeProblem(ctx, problem.MethodNotAllowed(string(ctx.Response.Header.Peek("Allow"))))
+	}
+	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		a.log.Error("panic outside a handler", "panic", v, "request_id", requestID(ctx))
+		writeProblem(ctx, problem.Internal())
+	}
+
+	hasHead := map[string]bool{}
+	for _, p := range all {
+		if p.cfg.Method == "HEAD" {
+			hasHead[p.cfg.Path] = true
+		}
+	}
+	a.routes = a.routes[:0]
+	for _, p := range all {
+		rt, err := compileRoute(p.cfg, p.h, a.cfg.Server)
+		if err != nil {
+			return nil, err
+		}
+		if rt.maxBody <= 0 {
+			rt.maxBody = DefaultMaxBodyBytes
+		}
+		a.routes = append(a.routes, rt)
+		h := a.serveRoute(rt)
+		if err := register(r, rt.cfg.Method, rt.pattern, h); err != nil {
+			return nil, fmt.Errorf("route %s %s: %w", p.cfg.Method, p.cfg.Path, err)
+		}
+		if rt.cfg.Method == "GET" && !hasHead[p.cfg.Path] {
+			if err := register(r, "HEAD", rt.pattern, h); err != nil {
+				return nil, fmt.Errorf("route HEAD %s: %w", p.cfg.Path, err)
+			}
+		}
+	}
+	a.built = r.Handler
+	return a.built, nil
+}
+
+// register turns fasthttp/router's panics on conflicting patterns into errors.
+func register(r *frouter.Router, method, pattern string, h fasthttp.RequestHandler) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%v", v)
+		}
+	}()
+	r.Handle(method, pattern, h)
+	return nil
+}
+
+// maxBody is the largest body any route accepts: fasthttp enforces it while
+// reading, routes enforce their own limit after routing.
+func (a *App) maxBody() int64 {
+	m := a.cfg.Server.MaxBodyBytes
+	if m <= 0 {
+		m = DefaultMaxBodyBytes
+	}
+	for _, r := range a.routes {
+		if r.maxBody > m {
+			m = r.maxBody
+		}
+	}
+	return m
+}
+
+// Server returns a fasthttp server for the app (built on first call).
+func (a *App) Server() (*fasthttp.Server, error) {
+	h, err := a.Build()
+	if err != nil {
+		return nil, err
+	}
+	s := &fasthttp.Server{
+		Handler:                       h,
+		Name:                          "spikard",
+		MaxRequestBodySize:            int(a.maxBody()),
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		DisableHeaderNamesNormalizing: false,
+		ErrorHandler:                  errorHandler,
+		ReadBufferSize:                16 << 10,
+	}
+	a.mu.Lock()
+	a.servers = append(a.servers, s)
+	a.mu.Unlock()
+	return s, nil
+}
+
+// Serve answers requests on ln until Shutdown.
+func (a *App) Serve(ln net.Listener) error {
+	s, err := a.Server()
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// ListenAndServe listens on the configured host:port (default 127.0.0.1:8000).
+func (a *App) ListenAndServe() error {
+	host, port := a.cfg.Server.Host, a.cfg.Server.Port
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == 0 {
+		port = 8000
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if err != nil {
+		return err
+	}
+	return a.Serve(ln)
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests to
+// finish or ctx to end.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.mu.Lock()
+	servers := append([]*fasthttp.Server(nil), a.servers...)
+	a.mu.Unlock()
+	var errs []error
+	for _, s := range servers {
+		if err := s.ShutdownWithContext(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// errorHandler answers requests fasthttp could not parse.
+func errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeProblem(ctx, problem.New(413, "payload-too-large", "Payload Too Large", "Request body is too large"))
+		return
+	}
+	var small *fasthttp.ErrSmallBuffer
+	if errors.As(err, &small) {
+		writeProblem(ctx, problem.New(431, "request-header-fields-too-large", "Request Header Fields Too Large", "Request headers are too large"))
+		return
+	}
+	writeProblem(ctx, problem.BadRequest("Malformed HTTP request"))
+}
+
+func writeProblem(ctx *fasthttp.RequestCtx, p *problem.Problem) {
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(p.Status)
+	ctx.SetContentType(problem.ContentType)
+	for _, h := range p.Headers {
+		ctx.Response.Header.Set(h[0], h[1])
+	}
+	ctx.SetBody(p.Bytes())
+}
+
+func stack() string { return string(debug.Stack()) }

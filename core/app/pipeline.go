@@ -1,0 +1,125 @@
+package app
+
+import (
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/spikard/spikard-go/core/problem"
+	"github.com/valyala/fasthttp"
+)
+
+// serveRoute is the one request path of the core.
+func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
+	return func(fctx *fasthttp.RequestCtx) {
+		c := a.pool.Get().(*Ctx)
+		c.fctx, c.app, c.route = fctx, a, r
+		defer a.release(c)
+
+		if int64(len(fctx.Request.Body())) > r.maxBody {
+			writeProblem(fctx, problem.PayloadTooLarge(r.maxBody))
+			return
+		}
+		var errs []problem.ErrorItem
+		if !r.noParams {
+			path := func(name string) (string, bool) {
+				v, ok := fctx.UserValue(name).(string)
+				return v, ok
+			}
+			for _, group := range [...]struct {
+				specs []*paramsSpec
+				dst   *[]paramValue
+			}{
+				{r.path, &c.path}, {r.query, &c.query}, {r.headers, &c.headers}, {r.cookies, &c.cookies},
+			} {
+				for _, s := range group.specs {
+					v, ok, e := s.Extract(fctx, path)
+					if e != nil {
+						errs = append(errs, e...)
+						continue
+					}
+					if ok {
+						*group.dst = append(*group.dst, paramValue{Name: s.Name, V: v})
+					}
+				}
+			}
+		}
+		if r.body.Declared() || len(fctx.Request.Body()) > 0 {
+			v, present, p, e := r.body.Decode(fctx)
+			if p != nil {
+				writeProblem(fctx, p)
+				return
+			}
+			switch {
+			case e != nil:
+				errs = append(errs, e...)
+			case present:
+				c.body, c.hasBody = v, true
+				if r.bodySch != nil {
+					errs = append(errs, r.bodySch.Validate(v, []any{"body"})...)
+				}
+			case r.body.Declared() && r.bodySch != nil:
+				errs = append(errs, problem.ErrorItem{Type: "missing", Loc: []any{"body"}, Msg: "Field required", Input: nil, HasInput: true})
+			}
+		}
+		if len(errs) > 0 {
+			writeProblem(fctx, problem.Validation(errs))
+			return
+		}
+		a.call(c)
+	}
+}
+
+// call runs the handler; a panic or an error becomes a problem answer and
+// never reaches fasthttp (which would drop the connection).
+func (a *App) call(c *Ctx) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("handler panicked", "panic", v, "request_id", c.RequestID(),
+				"method", c.Method(), "path", c.URLPath(), "stack", stack())
+			a.fail(c, problem.Internal())
+		}
+	}()
+	if err := c.route.handler(c); err != nil {
+		var p *problem.Problem
+		var re *responseError
+		switch {
+		case errors.As(err, &p):
+			a.fail(c, p)
+		case errors.As(err, &re):
+			a.log.Error("response validation failed", "request_id", c.RequestID(), "error", err)
+			pr := problem.New(500, "response-validation-error", "Response Validation Failed", "The handler's answer does not match the route's response schema")
+			a.fail(c, pr)
+		default:
+			a.log.Error("handler failed", "request_id", c.RequestID(), "error", err)
+			a.fail(c, problem.Internal())
+		}
+	}
+}
+
+func (a *App) fail(c *Ctx, p *problem.Problem) {
+	c.fctx.Response.Reset()
+	writeProblem(c.fctx, p)
+}
+
+func (a *App) release(c *Ctx) {
+	c.fctx, c.app, c.route = nil, nil, nil
+	c.path, c.query, c.headers, c.cookies = c.path[:0], c.query[:0], c.headers[:0], c.cookies[:0]
+	c.body, c.hasBody, c.reqID = nil, false, ""
+	a.pool.Put(c)
+}
+
+var (
+	reqSeq    atomic.Uint64
+	reqPrefix = strconv.FormatInt(time.Now().UnixNano()&0xffffffffff, 36)
+)
+
+// requestID returns the client's X-Request-ID or a process-unique one. The
+// request ID middleware replaces this with its configured policy.
+func requestID(ctx *fasthttp.RequestCtx) string {
+	if v := ctx.Request.Header.Peek("X-Request-ID"); len(v) > 0 && len(v) <= 128 {
+		return string(v)
+	}
+	return reqPrefix + "-" + strconv.FormatUint(reqSeq.Add(1), 36)
+}

@@ -1,0 +1,174 @@
+// Package params reads declared path, query, header and cookie parameters
+// from a request, coerces each raw string to the JSON type its schema names
+// and validates it. Everything that depends on the declaration is prepared
+// once by Compile; Extract does only the per-request work.
+package params
+
+import (
+	"strings"
+
+	"github.com/spikard/spikard-go/core/config"
+	"github.com/spikard/spikard-go/core/problem"
+	"github.com/spikard/spikard-go/core/validate"
+	"github.com/valyala/fasthttp"
+)
+
+// Spec is one compiled parameter.
+type Spec struct {
+	Name       string
+	Source     config.Source
+	Required   bool
+	HasDefault bool
+	Default    any
+	Separator  string
+	Shape      *Shape
+	Schema     *validate.Schema
+	loc        []any
+	// key is the lookup key: the canonical header name, or name+"[]" for
+	// query arrays written in the bracket form.
+	key, alt string
+}
+
+// Value is a coerced parameter value.
+type Value struct {
+	Name string
+	V    any
+}
+
+// Compile prepares one declared parameter.
+func Compile(src config.Source, p config.Param) (*Spec, error) {
+	sch, err := validate.Compile(p.Schema)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spec{
+		Name: p.Name, Source: src, Required: p.Required,
+		HasDefault: p.HasDefault, Default: p.Default, Separator: p.Separator,
+		Shape: ShapeOf(p.Schema), Schema: sch,
+	}
+	label := string(src)
+	name := p.Name
+	switch src {
+	case config.Header:
+		// Header names are case-insensitive; "_" in a declared name matches
+		// "-" on the wire, as in FastAPI.
+		name = strings.ToLower(p.Name)
+		s.key = strings.ReplaceAll(name, "_", "-")
+		s.alt = name
+	case config.Query:
+		s.key = p.Name
+		s.alt = p.Name + "[]"
+	default:
+		s.key = p.Name
+	}
+	s.loc = []any{label, name}
+	return s, nil
+}
+
+// Loc is the error location of this parameter.
+func (s *Spec) Loc() []any { return s.loc }
+
+// PathLookup returns the raw value of a path parameter.
+type PathLookup func(name string) (string, bool)
+
+// Extract reads, coerces and validates the parameter. present is false when
+// the parameter is absent and optional without a default.
+func (s *Spec) Extract(ctx *fasthttp.RequestCtx, path PathLookup) (v any, present bool, errs []problem.ErrorItem) {
+	var raws []string
+	switch s.Source {
+	case config.Path:
+		if r, ok := path(s.Name); ok {
+			raws = []string{r}
+		}
+	case config.Query:
+		args := ctx.QueryArgs()
+		for _, b := range args.PeekMulti(s.key) {
+			raws = append(raws, string(b))
+		}
+		if s.Shape.Kind == KindArray {
+			for _, b := range args.PeekMulti(s.alt) {
+				raws = append(raws, string(b))
+			}
+		}
+	case config.Header:
+		h := &ctx.Request.Header
+		for _, b := range h.PeekAll(s.key) {
+			raws = append(raws, string(b))
+		}
+		if raws == nil && s.alt != s.key {
+			for _, b := range h.PeekAll(s.alt) {
+				raws = append(raws, string(b))
+			}
+		}
+	case config.Cookie:
+		if b := ctx.Request.Header.Cookie(s.key); b != nil || hasCookie(ctx, s.key) {
+			raws = []string{string(b)}
+		}
+	}
+	if len(raws) == 0 {
+		if s.HasDefault {
+			return s.Default, true, nil
+		}
+		if s.Required {
+			return nil, false, []problem.ErrorItem{{
+				Type: "missing", Loc: s.loc, Msg: "Field required", Input: nil, HasInput: true,
+			}}
+		}
+		return nil, false, nil
+	}
+	if s.Shape.Kind == KindArray {
+		v, errs = s.coerceArray(raws)
+	} else {
+		var e *problem.ErrorItem
+		v, e = Coerce(raws[len(raws)-1], s.Shape.Kind, s.loc)
+		if e != nil {
+			return nil, false, []problem.ErrorItem{*e}
+		}
+	}
+	if errs != nil {
+		return nil, false, errs
+	}
+	if s.Schema != nil {
+		if errs = s.Schema.Validate(v, s.loc); errs != nil {
+			return nil, false, errs
+		}
+	}
+	return v, true, nil
+}
+
+func (s *Spec) coerceArray(raws []string) (any, []problem.ErrorItem) {
+	if s.Separator != "" {
+		var split []string
+		for _, r := range raws {
+			split = append(split, strings.Split(r, s.Separator)...)
+		}
+		raws = split
+	}
+	itemKind := KindAny
+	if s.Shape.Items != nil {
+		itemKind = s.Shape.Items.Kind
+	}
+	out := make([]any, len(raws))
+	var errs []problem.ErrorItem
+	for i, r := range raws {
+		v, e := Coerce(r, itemKind, nil)
+		if e != nil {
+			loc := append(append([]any{}, s.loc...), i)
+			e.Loc = loc
+			errs = append(errs, *e)
+			continue
+		}
+		out[i] = v
+	}
+	return out, errs
+}
+
+func hasCookie(ctx *fasthttp.RequestCtx, name string) bool {
+	found := false
+	ctx.Request.Header.VisitAllCookie(func(k, _ []byte) {
+		if string(k) == name {
+			found = true
+		}
+	})
+	return found
+}
