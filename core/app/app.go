@@ -16,6 +16,8 @@ import (
 
 	frouter "github.com/fasthttp/router"
 	"github.com/spikard/spikard-go/core/config"
+	"github.com/spikard/spikard-go/core/middleware"
+	_ "github.com/spikard/spikard-go/core/middleware/all"
 	"github.com/spikard/spikard-go/core/problem"
 	"github.com/valyala/fasthttp"
 )
@@ -133,6 +135,13 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		}
 		a.routes = append(a.routes, rt)
 		h := a.serveRoute(rt)
+		mw, err := middleware.Chain(rt.cfg.Middleware, hostKeys...)
+		if err != nil {
+			return nil, fmt.Errorf("route %s %s: %w", p.cfg.Method, p.cfg.Path, err)
+		}
+		if mw != nil {
+			h = mw(h)
+		}
 		if err := register(r, rt.cfg.Method, rt.pattern, h); err != nil {
 			return nil, fmt.Errorf("route %s %s: %w", p.cfg.Method, p.cfg.Path, err)
 		}
@@ -143,8 +152,19 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		}
 	}
 	a.built = r.Handler
+	mw, err := middleware.Chain(a.cfg.Middleware, hostKeys...)
+	if err != nil {
+		return nil, err
+	}
+	if mw != nil {
+		a.built = mw(a.built)
+	}
 	return a.built, nil
 }
+
+// hostKeys are middleware configuration keys handled by the pipeline itself
+// (hooks and dependencies call host handlers) rather than by a middleware package.
+var hostKeys = []string{"lifecycle_hooks"}
 
 // register turns fasthttp/router's panics on conflicting patterns into errors.
 func register(r *frouter.Router, method, pattern string, h fasthttp.RequestHandler) (err error) {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -17,16 +19,16 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 		c.fctx, c.app, c.route = fctx, a, r
 		defer a.release(c)
 
+		if r.pathEscapes && !pathDecodable(fctx) {
+			writeProblem(fctx, problem.BadRequest("Invalid percent-encoding in the request path"))
+			return
+		}
 		if int64(len(fctx.Request.Body())) > r.maxBody {
 			writeProblem(fctx, problem.PayloadTooLarge(r.maxBody))
 			return
 		}
 		var errs []problem.ErrorItem
 		if !r.noParams {
-			path := func(name string) (string, bool) {
-				v, ok := fctx.UserValue(name).(string)
-				return v, ok
-			}
 			for _, group := range [...]struct {
 				specs []*paramsSpec
 				dst   *[]paramValue
@@ -34,7 +36,7 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 				{r.path, &c.path}, {r.query, &c.query}, {r.headers, &c.headers}, {r.cookies, &c.cookies},
 			} {
 				for _, s := range group.specs {
-					v, ok, e := s.Extract(fctx, path)
+					v, ok, e := s.Extract(fctx, pathValue)
 					if e != nil {
 						errs = append(errs, e...)
 						continue
@@ -122,4 +124,39 @@ func requestID(ctx *fasthttp.RequestCtx) string {
 		return string(v)
 	}
 	return reqPrefix + "-" + strconv.FormatUint(reqSeq.Add(1), 36)
+}
+
+// pathValue returns a path parameter, percent-decoded. The router matches the
+// raw path so that an encoded slash stays inside its segment; decoding
+// happens only here, per value.
+func pathValue(ctx *fasthttp.RequestCtx, name string) (string, bool) {
+	v, ok := ctx.UserValue(name).(string)
+	if !ok {
+		return "", false
+	}
+	if strings.IndexByte(v, '%') < 0 {
+		return v, true
+	}
+	d, err := url.PathUnescape(v)
+	if err != nil {
+		return v, true
+	}
+	return d, true
+}
+
+// pathDecodable reports whether every %-escape of the raw path is valid.
+func pathDecodable(ctx *fasthttp.RequestCtx) bool {
+	p := ctx.Request.URI().PathOriginal()
+	for i := 0; i < len(p); i++ {
+		if p[i] == '%' {
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

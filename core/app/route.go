@@ -26,6 +26,9 @@ type route struct {
 	respSch  *validate.Schema
 	maxBody  int64
 	noParams bool
+	// pathEscapes is set when the route has path parameters whose raw
+	// values must be checked for valid percent-encoding.
+	pathEscapes bool
 }
 
 func compileRoute(rc config.Route, h Handler, srv config.Server) (*route, error) {
@@ -37,10 +40,17 @@ func compileRoute(rc config.Route, h Handler, srv config.Server) (*route, error)
 	// Typed segments ({id:int}) declare a schema unless the route declares
 	// the parameter itself; undeclared untyped segments are strings.
 	declared := map[string]bool{}
-	for _, p := range rc.Parameters.Path {
-		declared[p.Name] = true
-	}
 	pathParams := append([]config.Param(nil), rc.Parameters.Path...)
+	for i, p := range pathParams {
+		declared[p.Name] = true
+		for _, s := range segs {
+			if s.Name == p.Name && s.Schema != nil {
+				// {n:int} with declared constraints: the segment's type
+				// joins the declaration unless it names its own.
+				pathParams[i].Schema = mergeType(p.Schema, s.Schema)
+			}
+		}
+	}
 	for _, s := range segs {
 		if declared[s.Name] {
 			continue
@@ -104,6 +114,7 @@ func compileRoute(rc config.Route, h Handler, srv config.Server) (*route, error)
 			return nil, fmt.Errorf("route %s %s: response_schema: %w", rc.Method, rc.Path, err)
 		}
 	}
+	r.pathEscapes = len(segs) > 0
 	r.noParams = len(r.path)+len(r.query)+len(r.headers)+len(r.cookies) == 0
 	return r, nil
 }
@@ -112,3 +123,30 @@ type (
 	paramsSpec = params.Spec
 	paramValue = params.Value
 )
+
+// mergeType adds the type (and format) of a typed segment to a declared
+// schema that does not state them.
+func mergeType(declared, typed json.RawMessage) json.RawMessage {
+	var d, t map[string]json.RawMessage
+	if json.Unmarshal(declared, &d) != nil || json.Unmarshal(typed, &t) != nil {
+		return declared
+	}
+	if d == nil {
+		d = map[string]json.RawMessage{}
+	}
+	changed := false
+	for _, k := range []string{"type", "format"} {
+		if _, has := d[k]; !has && t[k] != nil {
+			d[k] = t[k]
+			changed = true
+		}
+	}
+	if !changed {
+		return declared
+	}
+	out, err := json.Marshal(d)
+	if err != nil {
+		return declared
+	}
+	return out
+}

@@ -120,3 +120,30 @@ func kindOfValue(v any) Kind {
 	}
 	return KindAny
 }
+
+// typeOnly reports whether a schema asserts nothing but a scalar type (plus
+// annotations), which coercion guarantees by itself.
+func typeOnly(schema json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(schema, &m) != nil {
+		return false
+	}
+	for k, v := range m {
+		switch k {
+		case "title", "description", "examples", "deprecated", "$comment":
+		case "type":
+			switch kindOfType(v) {
+			case KindString, KindInteger, KindNumber, KindBoolean:
+			default:
+				return false
+			}
+			var one string
+			if json.Unmarshal(v, &one) != nil {
+				return false // type lists may admit null: let the validator decide
+			}
+		default:
+			return false
+		}
+	}
+	return len(m) > 0
+}

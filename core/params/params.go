@@ -46,6 +46,11 @@ func Compile(src config.Source, p config.Param) (*Spec, error) {
 		HasDefault: p.HasDefault, Default: p.Default, Separator: p.Separator,
 		Shape: ShapeOf(p.Schema), Schema: sch,
 	}
+	if typeOnly(p.Schema) {
+		// Coercion already produced a value of the declared type: running
+		// the validator would only repeat that check.
+		s.Schema = nil
+	}
 	label := string(src)
 	name := p.Name
 	switch src {
@@ -68,8 +73,8 @@ func Compile(src config.Source, p config.Param) (*Spec, error) {
 // Loc is the error location of this parameter.
 func (s *Spec) Loc() []any { return s.loc }
 
-// PathLookup returns the raw value of a path parameter.
-type PathLookup func(name string) (string, bool)
+// PathLookup returns the decoded value of a path parameter.
+type PathLookup func(ctx *fasthttp.RequestCtx, name string) (string, bool)
 
 // Extract reads, coerces and validates the parameter. present is false when
 // the parameter is absent and optional without a default.
@@ -77,7 +82,7 @@ func (s *Spec) Extract(ctx *fasthttp.RequestCtx, path PathLookup) (v any, presen
 	var raws []string
 	switch s.Source {
 	case config.Path:
-		if r, ok := path(s.Name); ok {
+		if r, ok := path(ctx, s.Name); ok {
 			raws = []string{r}
 		}
 	case config.Query:
