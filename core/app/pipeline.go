@@ -59,10 +59,10 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 			case present:
 				c.body, c.hasBody = v, true
 				if r.bodySch != nil {
-					errs = append(errs, r.bodySch.Validate(v, []any{"body"})...)
+					errs = append(errs, r.bodySch.ValidateJSON(v, fctx.Request.Body(), locBody)...)
 				}
 			case r.body.Declared() && r.bodySch != nil:
-				errs = append(errs, problem.ErrorItem{Type: "missing", Loc: []any{"body"}, Msg: "Field required", Input: nil, HasInput: true})
+				errs = append(errs, problem.ErrorItem{Type: "missing", Loc: locBody, Msg: "Field required", Input: nil, HasInput: true})
 			}
 		}
 		if len(errs) > 0 {
@@ -160,3 +160,5 @@ func pathDecodable(ctx *fasthttp.RequestCtx) bool {
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
+
+var locBody = []any{"body"}

@@ -5,6 +5,7 @@
 package params
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/spikard/spikard-go/core/config"
@@ -158,7 +159,7 @@ func (s *Spec) coerceArray(raws []string) (any, []problem.ErrorItem) {
 	for i, r := range raws {
 		v, e := Coerce(r, itemKind, nil)
 		if e != nil {
-			loc := append(append([]any{}, s.loc...), i)
+			loc := append(append([]any{}, s.loc...), strconv.Itoa(i))
 			e.Loc = loc
 			errs = append(errs, *e)
 			continue

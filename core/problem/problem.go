@@ -4,6 +4,7 @@
 package problem
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -61,12 +62,16 @@ func (e ErrorItem) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// appendJSON writes v without HTML escaping: problem documents are JSON
+// for API clients, and messages quote client input verbatim.
 func appendJSON(b []byte, v any) []byte {
-	out, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return append(b, "null"...)
 	}
-	return append(b, out...)
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // MarshalJSON writes the standard members first, then Extra.
