@@ -3,8 +3,8 @@ package app
 import (
 	"errors"
 	"net/url"
-	"strings"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 

@@ -306,17 +306,15 @@ func (l *Limiter) Store() Store { return l.store }
 // Wrap is the middleware.
 func (l *Limiter) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		var buf [64]byte
-		key := l.appendKey(buf[:0], ctx)
 		now := time.Now()
 		var (
 			d   Decision
 			err error
 		)
 		if l.mem != nil {
-			d = l.mem.take(key, l.lim, now)
+			d = l.takeMemory(ctx, now)
 		} else {
-			d, err = l.store.Take(ctx, key, l.lim, now)
+			d, err = l.takeStore(ctx, now)
 		}
 		if err != nil {
 			if l.failOpen {
@@ -336,6 +334,18 @@ func (l *Limiter) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			l.setHeaders(ctx, d, now)
 		}
 	}
+}
+
+// takeMemory and takeStore are separate so that the key buffer stays on
+// the stack for the memory store (an interface call makes it escape).
+func (l *Limiter) takeMemory(ctx *fasthttp.RequestCtx, now time.Time) Decision {
+	var buf [64]byte
+	return l.mem.take(l.appendKey(buf[:0], ctx), l.lim, now)
+}
+
+func (l *Limiter) takeStore(ctx *fasthttp.RequestCtx, now time.Time) (Decision, error) {
+	var buf [64]byte
+	return l.store.Take(ctx, l.appendKey(buf[:0], ctx), l.lim, now)
 }
 
 // appendKey appends the bucket key of the request: "ip:<address>" or
