@@ -145,7 +145,7 @@ func TestRunnerEndToEnd(t *testing.T) {
 	hang := mk("b/hang.json", `{"route":"/h","method":"GET"}`, `{"method":"GET","path":"/h"}`,
 		`{"status_code":200,"headers":{"X-Fake-Hang":"1"}}`)
 	rejected := mk("b/rejected.json", `{"route":"/reject","method":"GET"}`, `{"method":"GET","path":"/reject"}`, `{"status_code":200}`)
-	shape := scenario(t, "b/shape.json", `{"name":"n","request":{"method":"GET","path":"/"},"expected_response":{"status_code":200}}`)
+	shape := scenario(t, "b/shape.json", `{"name":"n","handler":{"route":"/","method":"GET","bogus":1},"request":{"method":"GET","path":"/"},"expected_response":{"status_code":200}}`)
 	skippedCat := scenario(t, "graphql/q.json", `{}`)
 	selfSkipped := mk("a/self.json", `{"route":"/i","method":"GET"}`, `{"method":"GET","path":"/i"}`, `{"status_code":200}`)
 	selfSkipped.Doc = append(selfSkipped.Doc, member{"skip", json.RawMessage(`true`)}, member{"skip_reason", json.RawMessage(`"wip"`)})

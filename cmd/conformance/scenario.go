@@ -35,8 +35,11 @@ type Scenario struct {
 // IsHTTP reports whether the document is an HTTP scenario: a handler with a
 // route, and a request.
 func (s *Scenario) IsHTTP() bool {
-	if s.Handler == nil || s.Request == nil {
+	if s.Request == nil {
 		return false
+	}
+	if s.Handler == nil {
+		return s.ResponseOnly()
 	}
 	_, ok := s.Handler.Get("route")
 	return ok
@@ -129,4 +132,17 @@ func parseScenario(s *Scenario, b []byte) *Scenario {
 	s.Request = get("request")
 	s.Expected = get("expected_response")
 	return s
+}
+
+// ResponseOnly reports a scenario that declares no handler: a request and the
+// response an application answers to it. The app built for it has one route
+// at the request's path whose handler answers that response; the scenario
+// then checks that a handler can set every status, header and body.
+func (s *Scenario) ResponseOnly() bool {
+	if s.Handler != nil || s.Request == nil || s.Expected == nil {
+		return false
+	}
+	_, hasPath := s.Request.Get("path")
+	_, hasMethod := s.Request.Get("method")
+	return hasPath && hasMethod
 }

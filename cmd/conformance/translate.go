@@ -142,12 +142,23 @@ func planScenario(s *Scenario) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	route, server, err := translateRoute(s.Handler)
+	handler := s.Handler
+	if s.ResponseOnly() {
+		if handler, err = responseOnlyHandler(s.Request); err != nil {
+			return nil, err
+		}
+	}
+	route, server, err := translateRoute(handler)
 	if err != nil {
 		return nil, err
 	}
 	route.Handler = "h0"
-	spec, err := handlerBehaviour(s.Handler, exp)
+	var spec HandlerSpec
+	if s.ResponseOnly() {
+		spec, err = answerExpected(exp)
+	} else {
+		spec, err = handlerBehaviour(handler, exp)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +295,35 @@ func handlerBehaviour(h object, exp *Expectation) (HandlerSpec, error) {
 		return spec, nil
 	}
 
-	// The handler answers what the scenario expects.
+	answer, err := answerExpected(exp)
+	answer.SleepMS = spec.SleepMS
+	return answer, err
+}
+
+// responseOnlyHandler declares the route of a scenario without a handler:
+// the request's method at the request's path (query removed).
+func responseOnlyHandler(req object) (object, error) {
+	rawPath, _ := req.Get("path")
+	rawMethod, _ := req.Get("method")
+	path, err := asString(rawPath)
+	if err != nil {
+		return nil, shapef("request.path: %v", err)
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	route, _ := json.Marshal(path)
+	return object{{Key: "route", Val: route}, {Key: "method", Val: rawMethod}}, nil
+}
+
+// answerExpected makes the handler answer the expected response itself.
+func answerExpected(exp *Expectation) (HandlerSpec, error) {
+	var spec HandlerSpec
+	if exp.Status == 500 && isProblemDocument(exp.Body) {
+		// The core renders unhandled failures: the handler fails.
+		spec.Raise = true
+		return spec, nil
+	}
 	spec.Status = exp.Status
 	for _, hd := range exp.Headers {
 		if strings.EqualFold(hd.Name, "content-type") {

@@ -149,7 +149,7 @@ func TestHandlerBehaviour(t *testing.T) {
 
 func TestUnsupportedShapes(t *testing.T) {
 	for name, js := range map[string]string{
-		"no handler":        `{"name":"n","request":{"method":"GET","path":"/"},"expected_response":{"status_code":200}}`,
+		"no request":        `{"name":"n","handler":{"route":"/","method":"GET"},"expected_response":{"status_code":200}}`,
 		"not an object":     `[1,2]`,
 		"not JSON":          `{`,
 		"handler feature":   `{"name":"n","handler":{"route":"/","method":"GET","health_check":{}},"request":{"method":"GET","path":"/"},"expected_response":{"status_code":200}}`,
@@ -250,4 +250,18 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestResponseOnlyScenario(t *testing.T) {
+	doc := `{"name":"n","request":{"method":"GET","path":"/old?x=1"},"expected_response":{"status_code":403,"body":{"detail":"no"},"headers":{"location":"/new"}}}`
+	s := parseScenario(&Scenario{File: "status_codes/x.json"}, []byte(doc))
+	p, err := planScenario(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Setup.App.Routes[0]
+	h := p.Setup.Handlers["h0"]
+	if r.Path != "/old" || r.Method != "GET" || h.Status != 403 || string(h.Body) != `{"detail":"no"}` || h.Headers["location"] != "/new" {
+		t.Fatalf("route %+v handler %+v", r, h)
+	}
 }
