@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -263,6 +264,12 @@ func errorHandler(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	if errors.As(err, &small) {
 		writeProblem(ctx, problem.New(431, "request-header-fields-too-large", "Request Header Fields Too Large", "Request headers are too large"))
+		return
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		// The connection ended before the body the headers announced.
+		writeProblem(ctx, problem.New(400, "content-length-mismatch", "Content-Length header mismatch",
+			"Content-Length header does not match actual body size"))
 		return
 	}
 	writeProblem(ctx, problem.BadRequest("Malformed HTTP request"))

@@ -248,3 +248,23 @@ func FuzzServe(f *testing.F) {
 		}
 	})
 }
+
+func TestShortBodyIsContentLengthMismatch(t *testing.T) {
+	base := strings.TrimPrefix(start(t), "http://")
+	conn, err := net.Dial("tcp", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+	_, _ = conn.Write([]byte("POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":1}"))
+	_ = conn.(*net.TCPConn).CloseWrite()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 400 || !strings.Contains(string(b), "content-length-mismatch") {
+		t.Fatalf("%d %s", res.StatusCode, b)
+	}
+}
