@@ -208,6 +208,9 @@ func (a *App) Server() (*fasthttp.Server, error) {
 		DisableHeaderNamesNormalizing: false,
 		ErrorHandler:                  errorHandler,
 		ReadBufferSize:                16 << 10,
+		// The body decoder parses multipart itself, in wire order; fasthttp's
+		// pre-parsing would hand it a rebuilt body.
+		DisablePreParseMultipartForm: true,
 	}
 	a.mu.Lock()
 	a.servers = append(a.servers, s)

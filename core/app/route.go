@@ -105,7 +105,9 @@ func compileRoute(rc config.Route, h Handler, srv config.Server) (*route, error)
 		return nil, fmt.Errorf("route %s %s: body: %w", rc.Method, rc.Path, err)
 	}
 	if len(rc.BodySchema) > 0 {
-		if r.bodySch, err = validate.Compile(rc.BodySchema); err != nil {
+		// The decoder's schema lets uploaded files (objects) stand where the
+		// declared schema says format: binary.
+		if r.bodySch, err = validate.Compile(r.body.ValidationSchema()); err != nil {
 			return nil, fmt.Errorf("route %s %s: body_schema: %w", rc.Method, rc.Path, err)
 		}
 	}

@@ -29,6 +29,23 @@
 // Anything else is a 415 problem, checked whenever a Content-Type header is
 // sent (also with an empty body).
 //
+// # JSON
+//
+// Strict RFC 8259 in one pass (json.go): invalid UTF-8, control characters
+// in strings, trailing data, truncation and any other syntax error are a 400
+// with detail "Invalid request format" (the corpus's wording). Nesting deeper
+// than Limits.MaxDepth is a 400 "Request body exceeds maximum nesting depth
+// of N" (edge_cases/23). Numbers stay exact as json.Number; duplicate keys:
+// the last one wins; a lone UTF-16 surrogate escape becomes U+FFFD (as
+// encoding/json does); a leading UTF-8 byte order mark is skipped.
+//
+// # Forms and multipart
+//
+// See form.go (key syntax, coercion, blank values) and multipart.go (file
+// objects). Malformed input is a 400 "Failed to parse URL-encoded form data:
+// …" or "Failed to parse multipart data: …". Declared file parts
+// (Route.Parameters.Files) are checked in files.go.
+//
 // # Order of checks
 //
 // 415 (media type, charset) and 400 (missing boundary) → 413 (size) → 400

@@ -57,7 +57,7 @@ func New(raw json.RawMessage) (middleware.Middleware, error) {
 func Limit(max int64) middleware.Middleware {
 	tooLarge := problem.PayloadTooLarge(max).Bytes()
 	reject := func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Reset()
+		ctx.Response.ResetBody()
 		ctx.SetStatusCode(fasthttp.StatusRequestEntityTooLarge)
 		ctx.SetContentType(problem.ContentType)
 		ctx.SetBody(tooLarge)

@@ -347,7 +347,7 @@ func (p *policy) preflight(ctx *fasthttp.RequestCtx, origin, reqMethod []byte) {
 		p.reject(ctx, "CORS preflight: request headers '"+string(reqHeaders)+"' not allowed")
 		return
 	}
-	ctx.Response.Reset()
+	ctx.Response.ResetBody()
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	h := &ctx.Response.Header
 	p.setOrigin(h, origin)
@@ -373,7 +373,7 @@ func (p *policy) preflight(ctx *fasthttp.RequestCtx, origin, reqMethod []byte) {
 // reject answers 403 with a problem document.
 func (p *policy) reject(ctx *fasthttp.RequestCtx, detail string) {
 	pr := problem.New(fasthttp.StatusForbidden, "forbidden", "Forbidden", detail)
-	ctx.Response.Reset()
+	ctx.Response.ResetBody()
 	ctx.SetStatusCode(pr.Status)
 	ctx.SetContentType(problem.ContentType)
 	ctx.SetBody(pr.Bytes())

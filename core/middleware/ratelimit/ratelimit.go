@@ -258,7 +258,7 @@ func Build(raw json.RawMessage) (*Limiter, error) {
 	if f == nil {
 		return nil, fmt.Errorf("unknown store %q (the redis store is in package ratelimit/redisstore)", kind)
 	}
-	if kind != "redis" && (c.RedisURL != "" || c.KeyPrefix != "" || c.RedisTimeoutMS != 0) {
+	if kind == "memory" && (c.RedisURL != "" || c.KeyPrefix != "" || c.RedisTimeoutMS != 0) {
 		return nil, fmt.Errorf("redis_url, key_prefix and redis_timeout_ms need \"store\": \"redis\"")
 	}
 	opts := StoreOptions{MaxEntries: c.MaxEntries, URL: c.RedisURL, KeyPrefix: c.KeyPrefix,
@@ -447,17 +447,29 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
+// Header names in fasthttp's canonical form, set without normalizing.
+var (
+	hLimit      = []byte("Ratelimit-Limit")
+	hRemaining  = []byte("Ratelimit-Remaining")
+	hReset      = []byte("Ratelimit-Reset")
+	hPolicy     = []byte("Ratelimit-Policy")
+	hXLimit     = []byte("X-Ratelimit-Limit")
+	hXRemaining = []byte("X-Ratelimit-Remaining")
+	hXReset     = []byte("X-Ratelimit-Reset")
+)
+
 func (l *Limiter) setHeaders(ctx *fasthttp.RequestCtx, d Decision, now time.Time) {
 	h := &ctx.Response.Header
 	var buf [24]byte
 	reset := ceilSeconds(d.ResetAfter)
-	h.SetBytesV("RateLimit-Limit", l.limitStr)
-	h.SetBytesV("RateLimit-Remaining", strconv.AppendInt(buf[:0], d.Remaining, 10))
-	h.SetBytesV("RateLimit-Reset", strconv.AppendInt(buf[:0], reset, 10))
-	h.SetBytesV("RateLimit-Policy", l.policyStr)
-	h.SetBytesV("X-RateLimit-Limit", l.limitStr)
-	h.SetBytesV("X-RateLimit-Remaining", strconv.AppendInt(buf[:0], d.Remaining, 10))
-	h.SetBytesV("X-RateLimit-Reset", strconv.AppendInt(buf[:0], now.Unix()+reset, 10))
+	rem := strconv.AppendInt(buf[:0], d.Remaining, 10)
+	h.SetCanonical(hLimit, l.limitStr)
+	h.SetCanonical(hRemaining, rem)
+	h.SetCanonical(hXLimit, l.limitStr)
+	h.SetCanonical(hXRemaining, rem)
+	h.SetCanonical(hPolicy, l.policyStr)
+	h.SetCanonical(hReset, strconv.AppendInt(buf[:0], reset, 10))
+	h.SetCanonical(hXReset, strconv.AppendInt(buf[:0], now.Unix()+reset, 10))
 }
 
 func (l *Limiter) refuse(ctx *fasthttp.RequestCtx, d Decision, now time.Time) {

@@ -107,7 +107,8 @@ func Timeout(d time.Duration) middleware.Middleware {
 		if err != context.DeadlineExceeded { // the parent context was cancelled
 			status, body = fasthttp.StatusServiceUnavailable, cancelled
 		}
-		ctx.Response.Reset()
+		// Headers set before the handler ran (outer middleware) are kept.
+		ctx.Response.ResetBody()
 		ctx.SetStatusCode(status)
 		ctx.SetContentType(problem.ContentType)
 		ctx.SetBody(body)

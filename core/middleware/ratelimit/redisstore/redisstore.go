@@ -19,7 +19,8 @@
 // time in microseconds, expiring when the bucket has refilled, so idle
 // clients cost no memory. Routes (or apps) that must not share a budget
 // need distinct key prefixes. Clients are shared per URL and timeout within
-// a process.
+// a process. After a failed call the store backs off for [Backoff]: calls
+// fail at once and the middleware's fail_open decides (default: admit).
 package redisstore
 
 import (
@@ -27,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -62,10 +64,19 @@ redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.ceil((nxt - now)
 return {1, math.floor((tau - (nxt - now)) / T), 0, nxt - now}
 `)
 
+// Backoff is how long a store stops calling Redis after a failed call:
+// meanwhile Take fails at once (and the middleware applies fail_open)
+// instead of every request waiting for timeouts.
+const Backoff = time.Second
+
+// ErrBackoff is returned by Take while the store backs off.
+var ErrBackoff = errors.New("redisstore: redis unavailable, backing off")
+
 // Store is the Redis store.
 type Store struct {
-	client redis.Scripter
-	prefix string
+	client    redis.Scripter
+	prefix    string
+	downUntil atomic.Int64 // unix nanos; 0: up
 }
 
 type clientKey struct {
@@ -101,6 +112,8 @@ func New(url, prefix string, timeout time.Duration) (*Store, error) {
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
 		// A rate limiter must not stall requests on retries.
 		opt.MaxRetries = 1
+		opt.DialerRetries = 1
+		opt.PoolTimeout = timeout
 		c = redis.NewClient(opt)
 		clients[k] = c
 	}
@@ -125,8 +138,15 @@ func (s *Store) Take(ctx context.Context, key []byte, lim ratelimit.Limit, _ tim
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if until := s.downUntil.Load(); until != 0 {
+		if time.Now().UnixNano() < until {
+			return ratelimit.Decision{}, ErrBackoff
+		}
+		s.downUntil.Store(0)
+	}
 	res, err := script.Run(ctx, s.client, []string{s.prefix + string(key)}, T, lim.Burst).Int64Slice()
 	if err != nil {
+		s.downUntil.Store(time.Now().Add(Backoff).UnixNano())
 		return ratelimit.Decision{}, err
 	}
 	if len(res) != 4 {
