@@ -72,7 +72,21 @@ func (r *runner) run(plan *Plan) (status, reason string) {
 		return failed, withStderr(fmt.Sprintf("fixture app (restarted): answered %s, want {\"port\":N}", mustJSON(ans)))
 	}
 
-	resp, sendErr := send(fmt.Sprintf("127.0.0.1:%d", port), plan.Request, left())
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var sendErr error
+	for i := 0; i < plan.Warmup.Count && sendErr == nil; i++ {
+		var w *Response
+		if w, sendErr = send(addr, plan.Request, left()); sendErr == nil && w.Status != plan.Warmup.ExpectStatus {
+			sendErr = fmt.Errorf("warm-up request %d answered %d, want %d", i+1, w.Status, plan.Warmup.ExpectStatus)
+		}
+		if plan.Warmup.SleepMS > 0 {
+			time.Sleep(time.Duration(plan.Warmup.SleepMS) * time.Millisecond)
+		}
+	}
+	var resp *Response
+	if sendErr == nil {
+		resp, sendErr = send(addr, plan.Request, left())
+	}
 
 	stopped, err := app.call(map[string]bool{"stop": true}, left())
 	stopProblem := ""

@@ -19,9 +19,10 @@ type Setup struct {
 // (parameters, schemas, middleware) reach the core byte for byte, member
 // order included.
 type AppDoc struct {
-	Version int        `json:"version"`
-	Server  ServerDoc  `json:"server"`
-	Routes  []RouteDoc `json:"routes"`
+	Version    int             `json:"version"`
+	Server     ServerDoc       `json:"server"`
+	Routes     []RouteDoc      `json:"routes"`
+	Middleware json.RawMessage `json:"middleware,omitempty"`
 }
 
 // ServerDoc holds the server options a scenario may set.
@@ -42,6 +43,7 @@ type RouteDoc struct {
 	MaxBodySize    int64           `json:"max_body_size,omitempty"`
 	Middleware     json.RawMessage `json:"middleware,omitempty"`
 	OperationID    string          `json:"operation_id,omitempty"`
+	Security       json.RawMessage `json:"security,omitempty"`
 	Summary        string          `json:"summary,omitempty"`
 	Description    string          `json:"description,omitempty"`
 	Tags           []string        `json:"tags,omitempty"`
@@ -65,6 +67,16 @@ type Plan struct {
 	Setup   Setup
 	Request *HTTPRequest
 	Expect  *Expectation
+	// Warmup requests go out before the asserted one (rate-limit scenarios).
+	Warmup Warmup
+}
+
+// Warmup is the corpus's rate_limit test directive: Count copies of the
+// request, each expected to answer ExpectStatus, SleepMS apart.
+type Warmup struct {
+	Count        int `json:"warmup_requests"`
+	ExpectStatus int `json:"warmup_expect_status"`
+	SleepMS      int `json:"sleep_ms_between"`
 }
 
 // shapeError is a scenario the runner cannot run: reported as a failure
@@ -84,7 +96,7 @@ var (
 	// handler members and where they go in the configuration document.
 	knownHandler = set("route", "method", "parameters", "body_schema", "response_schema",
 		"content_type", "max_body_size", "middleware", "max_nesting_depth", "echo", "raise",
-		"operation_id", "summary", "description", "tags")
+		"operation_id", "summary", "description", "tags", "cors", "security")
 	knownRequest = set("method", "path", "query_params", "query_string", "headers", "cookies",
 		"body", "body_raw", "content_type", "form_data", "data", "files", "cookie_attributes")
 	knownExpected = set("status_code", "body", "body_partial", "headers", "cookies", "validation_errors")
@@ -156,6 +168,19 @@ func planScenario(s *Scenario) (*Plan, error) {
 	var spec HandlerSpec
 	if s.ResponseOnly() {
 		spec, err = answerExpected(exp)
+		// No framework feature is configured: every header the scenario
+		// expects is the application's own answer.
+		for _, hd := range exp.Headers {
+			n := strings.ToLower(hd.Name)
+			if isPattern(hd.Value) || n == "content-type" || n == "content-length" || n == "transfer-encoding" ||
+				n == "connection" || n == "date" || n == "server" {
+				continue
+			}
+			if spec.Headers == nil {
+				spec.Headers = map[string]string{}
+			}
+			spec.Headers[hd.Name] = hd.Value
+		}
 	} else {
 		spec, err = handlerBehaviour(handler, exp)
 	}
@@ -178,14 +203,58 @@ func planScenario(s *Scenario) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An X-Request-ID the request did not carry is the handler's own.
+	for _, hd := range exp.Headers {
+		if strings.EqualFold(hd.Name, "x-request-id") && !isPattern(hd.Value) && func() bool { v, _ := req.Header("X-Request-ID"); return v != hd.Value }() {
+			if spec.Headers == nil {
+				spec.Headers = map[string]string{}
+			}
+			spec.Headers[hd.Name] = hd.Value
+		}
+	}
 	server.Host = "127.0.0.1"
+	appMW := map[string]json.RawMessage{}
+	if raw, ok := s.Handler.Get("cors"); ok && !isNull(raw) {
+		appMW["cors"] = compact(raw)
+	}
+	if len(route.Middleware) > 0 {
+		var rm map[string]json.RawMessage
+		if json.Unmarshal(route.Middleware, &rm) == nil {
+			if sf, ok := rm["static_files"]; ok {
+				appMW["static_files"] = sf
+				delete(rm, "static_files")
+				if len(rm) == 0 {
+					route.Middleware = nil
+				} else {
+					route.Middleware, _ = json.Marshal(rm)
+				}
+			}
+		}
+	}
+	var warm Warmup
+	if len(route.Middleware) > 0 {
+		var mw struct {
+			RateLimit *Warmup `json:"rate_limit"`
+		}
+		if json.Unmarshal(route.Middleware, &mw) == nil && mw.RateLimit != nil {
+			warm = *mw.RateLimit
+			if warm.ExpectStatus == 0 {
+				warm.ExpectStatus = 200
+			}
+		}
+	}
+	var appMWRaw json.RawMessage
+	if len(appMW) > 0 {
+		appMWRaw, _ = json.Marshal(appMW)
+	}
 	return &Plan{
 		Setup: Setup{
-			App:      AppDoc{Version: 1, Server: server, Routes: []RouteDoc{route}},
+			App:      AppDoc{Version: 1, Server: server, Routes: []RouteDoc{route}, Middleware: appMWRaw},
 			Handlers: map[string]HandlerSpec{"h0": spec},
 		},
 		Request: req,
 		Expect:  exp,
+		Warmup:  warm,
 	}, nil
 }
 
@@ -225,6 +294,10 @@ func translateRoute(h object) (RouteDoc, ServerDoc, error) {
 		case "max_nesting_depth":
 			// One route per app: the route's limit is the server's.
 			err = json.Unmarshal(m.Val, &srv.MaxJSONDepth)
+		case "security":
+			if !isNull(m.Val) {
+				r.Security = compact(m.Val)
+			}
 		case "operation_id":
 			r.OperationID, err = asString(m.Val)
 		case "summary":

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,9 +132,6 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		if err != nil {
 			return nil, err
 		}
-		if rt.maxBody <= 0 {
-			rt.maxBody = DefaultMaxBodyBytes
-		}
 		a.routes = append(a.routes, rt)
 		h := a.serveRoute(rt)
 		mw, err := middleware.Chain(rt.cfg.Middleware, hostKeys...)
@@ -153,7 +151,11 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		}
 	}
 	a.built = r.Handler
-	mw, err := middleware.Chain(a.cfg.Middleware, hostKeys...)
+	appMW, err := withDefaults(a.cfg.Middleware)
+	if err != nil {
+		return nil, err
+	}
+	mw, err := middleware.Chain(appMW, hostKeys...)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +163,21 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		a.built = mw(a.built)
 	}
 	return a.built, nil
+}
+
+// withDefaults adds the middleware that is on unless configured off: every
+// answer carries an X-Request-ID, and logs name the same ID.
+func withDefaults(raw json.RawMessage) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("middleware: %w", err)
+		}
+	}
+	if _, ok := m["request_id"]; !ok {
+		m["request_id"] = json.RawMessage(`{}`)
+	}
+	return json.Marshal(m)
 }
 
 // hostKeys are middleware configuration keys handled by the pipeline itself

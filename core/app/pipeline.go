@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spikard/spikard-go/core/middleware/requestid"
 	"github.com/spikard/spikard-go/core/problem"
 	"github.com/valyala/fasthttp"
 )
@@ -120,6 +121,9 @@ var (
 // requestID returns the client's X-Request-ID or a process-unique one. The
 // request ID middleware replaces this with its configured policy.
 func requestID(ctx *fasthttp.RequestCtx) string {
+	if id := requestid.FromCtx(ctx); id != "" {
+		return id
+	}
 	if v := ctx.Request.Header.Peek("X-Request-ID"); len(v) > 0 && len(v) <= 128 {
 		return string(v)
 	}

@@ -97,6 +97,20 @@ func compileRoute(rc config.Route, h Handler, srv config.Server) (*route, error)
 	if rc.MaxBodyBytes > 0 {
 		r.maxBody = rc.MaxBodyBytes
 	}
+	if r.maxBody <= 0 {
+		r.maxBody = DefaultMaxBodyBytes
+	}
+	// A body_limit middleware may allow more than the default: the
+	// middleware enforces its limit, the route must not cut below it.
+	var mw struct {
+		BodyLimit *struct {
+			MaxBytes int64 `json:"max_bytes"`
+		} `json:"body_limit"`
+	}
+	if len(rc.Middleware) > 0 && json.Unmarshal(rc.Middleware, &mw) == nil && mw.BodyLimit != nil &&
+		mw.BodyLimit.MaxBytes > r.maxBody && rc.MaxBodyBytes == 0 {
+		r.maxBody = mw.BodyLimit.MaxBytes
+	}
 	depth := srv.MaxJSONDepth
 	if depth <= 0 {
 		depth = 64

@@ -54,10 +54,13 @@ type Route struct {
 	ContentType  string          `json:"content_type,omitempty"`
 	MaxBodyBytes int64           `json:"max_body_size,omitempty"`
 	Middleware   json.RawMessage `json:"middleware,omitempty"`
-	OperationID  string          `json:"operation_id,omitempty"`
-	Summary      string          `json:"summary,omitempty"`
-	Description  string          `json:"description,omitempty"`
-	Tags         []string        `json:"tags,omitempty"`
+	// Security documents how clients authenticate (an OpenAPI security
+	// requirement or scheme); the auth middleware enforces it.
+	Security    json.RawMessage `json:"security,omitempty"`
+	OperationID string          `json:"operation_id,omitempty"`
+	Summary     string          `json:"summary,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Tags        []string        `json:"tags,omitempty"`
 }
 
 // Source is where a parameter comes from.
