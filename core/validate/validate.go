@@ -44,6 +44,8 @@ const resourceURL = "urn:spikard:schema"
 // goroutines at once.
 type Schema struct {
 	sch *jsonschema.Schema
+	// fast confirms common valid values without the library (see fast.go).
+	fast *fast
 	// kw holds what the library's errors do not carry but the messages need,
 	// keyed by the JSON pointer of the subschema inside the document.
 	kw map[string]kwInfo
@@ -110,7 +112,7 @@ func Compile(raw json.RawMessage) (*Schema, error) {
 			return nil, fmt.Errorf("invalid JSON Schema: %s", msg)
 		}
 	}
-	s := &Schema{sch: sch, kw: map[string]kwInfo{}}
+	s := &Schema{sch: sch, kw: map[string]kwInfo{}, fast: compileFast(doc)}
 	collectKeywords(doc, "", s.kw)
 	return s, nil
 }
@@ -234,6 +236,9 @@ func (s *Schema) Validate(v any, loc []any) (items []problem.ErrorItem) {
 // members in the order the client sent them.
 func (s *Schema) ValidateJSON(v any, src []byte, loc []any) (items []problem.ErrorItem) {
 	if s == nil || s.sch == nil {
+		return nil
+	}
+	if s.fast != nil && s.fast.check(v) == valid {
 		return nil
 	}
 	// The library trusts its input; a value no JSON decoder produces (a

@@ -1,0 +1,68 @@
+package validate
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+var fastSchemas = []string{
+	`{"type":"integer","minimum":1,"maximum":100}`,
+	`{"type":"number","exclusiveMinimum":0.1,"exclusiveMaximum":1e3}`,
+	`{"type":["string","null"],"minLength":2,"maxLength":5,"pattern":"^[a-z]+$"}`,
+	`{"enum":["a","b",null,true]}`,
+	`{"type":"array","items":{"type":"integer"},"minItems":1,"maxItems":3}`,
+	`{"type":"object","required":["name","price"],"additionalProperties":false,
+	  "properties":{"name":{"type":"string","minLength":1},"price":{"type":"number","exclusiveMinimum":0},
+	  "tags":{"type":"array","items":{"type":"string"}},"in_stock":{"type":"boolean"}}}`,
+	`{"type":"object","additionalProperties":{"type":"integer"},"minProperties":1,"maxProperties":2}`,
+}
+
+func TestFastCoversCommonSchemas(t *testing.T) {
+	for _, s := range fastSchemas {
+		sch, err := Compile(json.RawMessage(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch.fast == nil {
+			t.Errorf("no fast path for %s", s)
+		}
+	}
+	for _, s := range []string{`{"oneOf":[{"type":"string"}]}`, `{"format":"uuid"}`, `{"minimum":1.00000000000000001}`, `{"$ref":"#/$defs/a","$defs":{"a":{}}}`} {
+		sch, err := Compile(json.RawMessage(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch.fast != nil {
+			t.Errorf("fast path for %s, which it does not understand", s)
+		}
+	}
+}
+
+// FuzzFastAgrees checks the one promise of the fast path: whatever it calls
+// valid, the library calls valid.
+func FuzzFastAgrees(f *testing.F) {
+	for _, v := range []string{`5`, `0.1`, `100`, `1e3`, `"ab"`, `null`, `[1,2]`, `{"name":"x","price":0.0000001}`,
+		`{"a":1}`, `"abcdef"`, `1.0`, `-0`, `999999999999999`, `"é"`, `{"name":"","price":1}`} {
+		f.Add(uint8(0), v)
+	}
+	schemas := make([]*Schema, len(fastSchemas))
+	for i, s := range fastSchemas {
+		var err error
+		if schemas[i], err = Compile(json.RawMessage(s)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, doc string) {
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(doc)))
+		if err != nil {
+			return
+		}
+		s := schemas[int(which)%len(schemas)]
+		if s.fast.check(v) == valid && s.sch.Validate(v) != nil {
+			t.Fatalf("fast path accepts %s for %s; the library does not", doc, fastSchemas[int(which)%len(schemas)])
+		}
+	})
+}
