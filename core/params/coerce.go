@@ -17,8 +17,9 @@ func Coerce(raw string, k Kind, loc []any) (any, *problem.ErrorItem) {
 		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
 			return n, nil
 		} else if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange && isDigits(raw) {
-			// Beyond int64 but still an integer: keep it exact.
-			return json.Number(raw), nil
+			// Beyond int64 but still an integer: keep it exact, in JSON's
+			// spelling (no "+", no leading zeros).
+			return json.Number(canonicalInt(raw)), nil
 		}
 		return nil, &problem.ErrorItem{
 			Type: "int_parsing", Loc: loc,
@@ -108,4 +109,19 @@ func looksNumeric(s string) bool {
 		}
 	}
 	return true
+}
+
+func canonicalInt(s string) string {
+	neg := s[0] == '-'
+	if s[0] == '-' || s[0] == '+' {
+		s = s[1:]
+	}
+	s = strings.TrimLeft(s, "0")
+	if s == "" {
+		return "0"
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
 }

@@ -14,6 +14,8 @@ func TestCoerce(t *testing.T) {
 		{"42", KindInteger, int64(42)},
 		{"-7", KindInteger, int64(-7)},
 		{"123456789012345678901234567890", KindInteger, json.Number("123456789012345678901234567890")},
+		{"+000123456789012345678901234567890", KindInteger, json.Number("123456789012345678901234567890")},
+		{"-000123456789012345678901234567890", KindInteger, json.Number("-123456789012345678901234567890")},
 		{"1.5e-3", KindNumber, 0.0015},
 		{"3", KindNumber, 3.0},
 		{"yes", KindBoolean, true},
@@ -74,8 +76,8 @@ func FuzzCoerce(f *testing.F) {
 			}
 			return
 		}
-		// Every coerced value must be representable as JSON.
-		if _, err := json.Marshal(v); err != nil {
+		// Every coerced value must be valid JSON.
+		if b, err := json.Marshal(v); err != nil || !json.Valid(b) {
 			t.Fatalf("Coerce(%q, %d) = %#v: not JSON: %v", raw, kind, v, err)
 		}
 	})
