@@ -45,6 +45,8 @@ package static
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -206,39 +208,56 @@ func compile(m Mount) (*mount, error) {
 	return cm, nil
 }
 
-// writeFiles creates a temporary directory holding the inline files. It
-// lives as long as the process (the OS cleans its temporary directory).
+// writeFiles puts the inline files in a directory named after their
+// content, so every app (and every process) declaring the same files shares
+// one directory instead of leaving a new one behind per build.
 func writeFiles(name string, files []File) (string, error) {
 	for _, c := range name {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
 			return "", fmt.Errorf("directory_name %q: use letters, digits, '-', '_' and '.'", name)
 		}
 	}
-	pattern := "spikard-static-*"
-	if name != "" {
-		pattern = "spikard-static-" + name + "-*"
-	}
-	dir, err := os.MkdirTemp("", pattern)
-	if err != nil {
-		return "", err
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
+	h := sha256.New()
 	for _, f := range files {
 		p := f.Path
 		if strings.ContainsAny(p, "\\\x00") || !filepath.IsLocal(filepath.FromSlash(p)) || path.Clean(p) != p {
 			return "", fmt.Errorf("files: path %q must be a clean relative path", p)
 		}
-		if d := path.Dir(p); d != "." {
-			if err := root.MkdirAll(d, 0o755); err != nil {
-				return "", err
-			}
+		fmt.Fprintf(h, "%d:%s%d:%s", len(p), p, len(f.Content), f.Content)
+	}
+	base := "spikard-static-"
+	if name != "" {
+		base += name + "-"
+	}
+	dir := filepath.Join(os.TempDir(), base+hex.EncodeToString(h.Sum(nil))[:20])
+	for _, f := range files {
+		full := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if old, err := os.ReadFile(full); err == nil && string(old) == f.Content {
+			continue
 		}
-		if err := root.WriteFile(p, []byte(f.Content), 0o644); err != nil {
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return "", err
+		}
+		// Write then rename: another process serving the same files never
+		// sees a half-written one.
+		tmp, err := os.CreateTemp(filepath.Dir(full), ".tmp-*")
+		if err != nil {
+			return "", err
+		}
+		_, werr := tmp.WriteString(f.Content)
+		cerr := tmp.Close()
+		if werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o644)
+		}
+		if werr == nil {
+			werr = os.Rename(tmp.Name(), full)
+		}
+		if werr != nil {
+			os.Remove(tmp.Name())
+			return "", werr
 		}
 	}
 	return dir, nil
