@@ -22,6 +22,12 @@ type App struct {
 	Server     Server          `json:"server"`
 	Routes     []Route         `json:"routes"`
 	Middleware json.RawMessage `json:"middleware,omitempty"`
+	// Dependencies are the app-wide named dependencies (see Dependency);
+	// routes and lifecycle hooks use them by key.
+	Dependencies Dependencies `json:"dependencies,omitempty"`
+	// OpenAPI serves the generated document and the docs pages: see
+	// openapi.ParseOptions. Absent means not served.
+	OpenAPI json.RawMessage `json:"openapi,omitempty"`
 }
 
 // Server holds listener and limit options. Zero values mean defaults.
@@ -39,6 +45,81 @@ type Server struct {
 	// ValidateResponses checks handler answers against the route's
 	// response_schema; a breach is a 500 problem. Default true.
 	ValidateResponses *bool `json:"validate_responses,omitempty"`
+	// BackgroundQueueSize bounds the background tasks waiting to run
+	// (handlers' Background calls and dependency cleanups); default 1024.
+	BackgroundQueueSize int `json:"background_queue_size,omitempty"`
+	// BackgroundWorkers is how many background tasks run at once; default 4.
+	BackgroundWorkers int `json:"background_workers,omitempty"`
+	// TLS serves HTTPS on the listener (HTTP/1.1 and, by ALPN, HTTP/2).
+	// Plain HTTP keeps working on the same port: the first bytes of each
+	// connection tell a TLS ClientHello from a plain request.
+	TLS *TLS `json:"tls,omitempty"`
+	// HTTP2 enables HTTP/2: h2c (prior knowledge and the HTTP/1.1 Upgrade)
+	// on plain connections and ALPN "h2" under TLS. Default: on when TLS is
+	// configured, off otherwise.
+	HTTP2 *bool `json:"http2,omitempty"`
+	// ShutdownTimeoutMS bounds a graceful shutdown started by a signal
+	// (default 10000): in-flight requests, streams and WebSockets get this
+	// long to finish before their connections are closed.
+	ShutdownTimeoutMS int `json:"shutdown_timeout_ms,omitempty"`
+}
+
+// TLS names the certificate and key (PEM files) of an HTTPS listener.
+type TLS struct {
+	CertFile string `json:"cert_file"`
+	KeyFile  string `json:"key_file"`
+	// MinVersion is "1.2" (default) or "1.3".
+	MinVersion string `json:"min_version,omitempty"`
+}
+
+// HTTP2Enabled reports whether the server speaks HTTP/2 (see Server.HTTP2).
+func (s Server) HTTP2Enabled() bool {
+	if s.HTTP2 != nil {
+		return *s.HTTP2
+	}
+	return s.TLS != nil
+}
+
+// WebSocket makes a route a WebSocket endpoint: a GET that upgrades, then
+// messages both ways. The route's handler is a WebSocket handler (on
+// connect, on message, on close); its parameters and middleware apply to
+// the upgrade request.
+type WebSocket struct {
+	// MessageSchema, when set, is the JSON Schema every incoming message
+	// (text or binary, parsed as JSON) must match. A message that does not
+	// is answered with a validation problem document (a text frame) and
+	// never reaches the handler; OnInvalid "close" closes with 1007 instead.
+	MessageSchema json.RawMessage `json:"message_schema,omitempty"`
+	OnInvalid     string          `json:"on_invalid,omitempty"`
+	// Subprotocols the server speaks, in order of preference; the first one
+	// the client offers is selected (Sec-WebSocket-Protocol).
+	Subprotocols []string `json:"subprotocols,omitempty"`
+	// MaxMessageBytes caps an incoming message (default 1 MiB); a larger one
+	// closes the connection with 1009.
+	MaxMessageBytes int64 `json:"max_message_bytes,omitempty"`
+	// PingIntervalMS is how often the server pings (default 30000, negative:
+	// never); a peer that sends nothing, not even a pong, for an interval
+	// plus PongTimeoutMS (default 10000) is dropped.
+	PingIntervalMS int `json:"ping_interval_ms,omitempty"`
+	PongTimeoutMS  int `json:"pong_timeout_ms,omitempty"`
+	// AllowedOrigins lists the Origin values accepted ("*" for any). Empty:
+	// a browser Origin must match the Host (same origin).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// Compression negotiates permessage-deflate when the client offers it.
+	Compression bool `json:"compression,omitempty"`
+}
+
+// SSE declares a route that answers with a Server-Sent Events stream.
+type SSE struct {
+	// EventSchema, when set, is the JSON Schema the data of every event
+	// must match (the data parsed as JSON); an event that does not is not
+	// sent and the send fails (a server bug, like a response_schema breach).
+	EventSchema json.RawMessage `json:"event_schema,omitempty"`
+	// KeepAliveMS is the idle time after which a comment line keeps the
+	// connection alive (default 15000, negative: never).
+	KeepAliveMS int `json:"keep_alive_ms,omitempty"`
+	// RetryMS, when positive, is sent first as the client's reconnection delay.
+	RetryMS int `json:"retry_ms,omitempty"`
 }
 
 // Route is one endpoint.
@@ -61,6 +142,28 @@ type Route struct {
 	Summary     string          `json:"summary,omitempty"`
 	Description string          `json:"description,omitempty"`
 	Tags        []string        `json:"tags,omitempty"`
+	// Dependencies declares route-level dependencies: they join the app's
+	// for this route, replacing an app dependency of the same key.
+	Dependencies Dependencies `json:"dependencies,omitempty"`
+	// RouteOverrides replaces dependencies of the same key (app- or
+	// route-level) for this route only.
+	RouteOverrides Dependencies `json:"route_overrides,omitempty"`
+	// HandlerDependencies are the keys the handler receives (Ctx.Dep, and
+	// "dependencies" in Ctx.Values), resolved right before it runs.
+	HandlerDependencies []string `json:"handler_dependencies,omitempty"`
+	// InjectionStrategy is a hint for language bindings (name, type,
+	// destructure, keyword_args): how a binding hands the dependencies to
+	// its handler. The core passes them by key whatever it says.
+	InjectionStrategy string `json:"injection_strategy,omitempty"`
+	// WebSocket makes the route a WebSocket endpoint (method GET).
+	WebSocket *WebSocket `json:"websocket,omitempty"`
+	// SSE declares an event-stream route (options and event schema).
+	SSE *SSE `json:"sse,omitempty"`
+	// StreamRequestBody hands the handler the request body as a stream
+	// (Ctx.BodyStream) instead of reading it first, for large uploads; the
+	// route's body limit still applies while it is read. A body_schema is
+	// not checked on such a route.
+	StreamRequestBody bool `json:"stream_request_body,omitempty"`
 }
 
 // Source is where a parameter comes from.
@@ -325,6 +428,92 @@ func Parse(doc []byte) (*App, error) {
 		if r.Method == "" || r.Path == "" || r.Path[0] != '/' {
 			return nil, fmt.Errorf("config: routes[%d]: method and a path starting with / are required", i)
 		}
+		if r.WebSocket != nil && r.Method != "GET" {
+			return nil, fmt.Errorf("config: routes[%d]: a websocket route has method GET", i)
+		}
 	}
 	return &app, nil
+}
+
+// Dependency is one named dependency: a constant value, or a factory (a
+// host handler, registered by name like route handlers) that produces the
+// value from the values of the dependencies it depends on. See
+// core/di for the resolution rules.
+type Dependency struct {
+	// Key names the dependency (the member name in the document).
+	Key string `json:"-"`
+	// Type is "value", "factory" or "async_factory" (a factory the host
+	// may answer asynchronously; the core treats both alike).
+	Type string `json:"type"`
+	// Value is the constant of a value dependency (any JSON).
+	Value json.RawMessage `json:"value,omitempty"`
+	// ValueType, when set, is the JSON type Value must have (string,
+	// number, integer, boolean, object, array, null).
+	ValueType string `json:"value_type,omitempty"`
+	// Factory names the host handler of a factory dependency.
+	Factory string `json:"factory,omitempty"`
+	// DependsOn lists the keys resolved before this one and handed to its
+	// factory.
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Singleton: created once per app (lazily, by the first request that
+	// needs it) and shared by every request.
+	Singleton bool `json:"singleton,omitempty"`
+	// Cacheable: created once per request and shared by everything in the
+	// request that needs it. Neither flag: created for every use.
+	Cacheable bool `json:"cacheable,omitempty"`
+	// Cleanup: the factory is called again after the response is sent, to
+	// release what it created (reverse order of creation).
+	Cleanup bool `json:"cleanup,omitempty"`
+	// Scope is "app" (default) or "route": where the declaration belongs.
+	// Informational: the position in the document decides.
+	Scope string `json:"scope,omitempty"`
+	// PythonType is a hint for the Python binding (type-based injection).
+	PythonType string `json:"python_type,omitempty"`
+}
+
+// Dependencies keeps declaration order: within one level of the resolution
+// order, dependencies resolve in the order they are declared.
+type Dependencies []Dependency
+
+// UnmarshalJSON reads {"key": {dependency}, ...} keeping member order.
+// Unknown members of a dependency are errors.
+func (d *Dependencies) UnmarshalJSON(b []byte) error {
+	var members orderedObject
+	if err := json.Unmarshal(b, &members); err != nil {
+		return fmt.Errorf("dependencies: %w", err)
+	}
+	out := Dependencies{}
+	for _, m := range members {
+		var dep Dependency
+		dec := json.NewDecoder(bytes.NewReader(m.val))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&dep); err != nil {
+			return fmt.Errorf("dependencies.%s: %w", m.key, err)
+		}
+		dep.Key = m.key
+		out = append(out, dep)
+	}
+	*d = out
+	return nil
+}
+
+// MarshalJSON writes the form UnmarshalJSON reads.
+func (d Dependencies) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, dep := range d {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(dep.Key)
+		v, err := json.Marshal(dep)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
