@@ -5,8 +5,10 @@
 package params
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/spikard/spikard-go/core/config"
 	"github.com/spikard/spikard-go/core/problem"
@@ -80,6 +82,86 @@ type PathLookup func(ctx *fasthttp.RequestCtx, name string) (string, bool)
 // Extract reads, coerces and validates the parameter. present is false when
 // the parameter is absent and optional without a default.
 func (s *Spec) Extract(ctx *fasthttp.RequestCtx, path PathLookup) (v any, present bool, errs []problem.ErrorItem) {
+	if s.Source == config.Path && s.Shape.Kind != KindArray {
+		// Path values are strings the router already owns: no copy needed.
+		r, ok := path(ctx, s.Name)
+		if !ok {
+			return s.absent()
+		}
+		var e *problem.ErrorItem
+		if v, e = Coerce(r, s.Shape.Kind, s.loc); e != nil {
+			return nil, false, []problem.ErrorItem{*e}
+		}
+	} else if s.Shape.Kind != KindArray {
+		raw, found := s.last(ctx, path)
+		if !found {
+			return s.absent()
+		}
+		var e *problem.ErrorItem
+		if v, e = s.coerceBytes(raw); e != nil {
+			return nil, false, []problem.ErrorItem{*e}
+		}
+	} else {
+		raws := s.all(ctx, path)
+		if len(raws) == 0 {
+			return s.absent()
+		}
+		if v, errs = s.coerceArray(raws); errs != nil {
+			return nil, false, errs
+		}
+	}
+	if s.Schema != nil {
+		if errs = s.Schema.Validate(v, s.loc); errs != nil {
+			return nil, false, errs
+		}
+	}
+	return v, true, nil
+}
+
+func (s *Spec) absent() (any, bool, []problem.ErrorItem) {
+	if s.HasDefault {
+		return s.Default, true, nil
+	}
+	if s.Required {
+		return nil, false, []problem.ErrorItem{{
+			Type: "missing", Loc: s.loc, Msg: "Field required", Input: nil, HasInput: true,
+		}}
+	}
+	return nil, false, nil
+}
+
+// last finds a scalar parameter's raw value without copying it: the last
+// one when a query key repeats, as Starlette does. The bytes are only valid
+// during the request.
+func (s *Spec) last(ctx *fasthttp.RequestCtx, path PathLookup) ([]byte, bool) {
+	switch s.Source {
+	case config.Query:
+		var out []byte
+		found := false
+		for k, v := range ctx.QueryArgs().All() {
+			if string(k) == s.key {
+				out, found = v, true
+			}
+		}
+		return out, found
+	case config.Header:
+		h := &ctx.Request.Header
+		if b := h.Peek(s.key); len(b) > 0 {
+			return b, true
+		}
+		if raws := s.all(ctx, path); len(raws) > 0 {
+			return []byte(raws[len(raws)-1]), true
+		}
+	case config.Cookie:
+		if b := ctx.Request.Header.Cookie(s.key); b != nil || hasCookie(ctx, s.key) {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// all collects every raw value of an array parameter.
+func (s *Spec) all(ctx *fasthttp.RequestCtx, path PathLookup) []string {
 	var raws []string
 	switch s.Source {
 	case config.Path:
@@ -87,13 +169,9 @@ func (s *Spec) Extract(ctx *fasthttp.RequestCtx, path PathLookup) (v any, presen
 			raws = []string{r}
 		}
 	case config.Query:
-		args := ctx.QueryArgs()
-		for _, b := range args.PeekMulti(s.key) {
-			raws = append(raws, string(b))
-		}
-		if s.Shape.Kind == KindArray {
-			for _, b := range args.PeekMulti(s.alt) {
-				raws = append(raws, string(b))
+		for k, v := range ctx.QueryArgs().All() {
+			if string(k) == s.key || string(k) == s.alt {
+				raws = append(raws, string(v))
 			}
 		}
 	case config.Header:
@@ -111,35 +189,27 @@ func (s *Spec) Extract(ctx *fasthttp.RequestCtx, path PathLookup) (v any, presen
 			raws = []string{string(b)}
 		}
 	}
-	if len(raws) == 0 {
-		if s.HasDefault {
-			return s.Default, true, nil
-		}
-		if s.Required {
-			return nil, false, []problem.ErrorItem{{
-				Type: "missing", Loc: s.loc, Msg: "Field required", Input: nil, HasInput: true,
-			}}
-		}
-		return nil, false, nil
-	}
-	if s.Shape.Kind == KindArray {
-		v, errs = s.coerceArray(raws)
-	} else {
-		var e *problem.ErrorItem
-		v, e = Coerce(raws[len(raws)-1], s.Shape.Kind, s.loc)
+	return raws
+}
+
+// coerceBytes coerces a raw value that may point into fasthttp's buffers:
+// only what is kept (a string value, an error's input) is copied.
+func (s *Spec) coerceBytes(raw []byte) (any, *problem.ErrorItem) {
+	switch s.Shape.Kind {
+	case KindInteger, KindNumber, KindBoolean, KindNull:
+		v, e := Coerce(unsafe.String(unsafe.SliceData(raw), len(raw)), s.Shape.Kind, s.loc)
 		if e != nil {
-			return nil, false, []problem.ErrorItem{*e}
+			if in, ok := e.Input.(string); ok {
+				e.Input = strings.Clone(in)
+			}
+		} else if n, ok := v.(json.Number); ok {
+			v = json.Number(strings.Clone(string(n)))
+		} else if str, ok := v.(string); ok {
+			v = strings.Clone(str)
 		}
+		return v, e
 	}
-	if errs != nil {
-		return nil, false, errs
-	}
-	if s.Schema != nil {
-		if errs = s.Schema.Validate(v, s.loc); errs != nil {
-			return nil, false, errs
-		}
-	}
-	return v, true, nil
+	return Coerce(string(raw), s.Shape.Kind, s.loc)
 }
 
 func (s *Spec) coerceArray(raws []string) (any, []problem.ErrorItem) {
