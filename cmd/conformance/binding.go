@@ -25,10 +25,10 @@ type binding struct {
 var bindings = map[string]binding{
 	"go":     {prepare: prepareGo},
 	"c":      notYet("c"),
-	"python": notYet("python"),
-	"node":   notYet("node"),
-	"ruby":   notYet("ruby"),
-	"php":    notYet("php"),
+	"python": {prepare: preparePython},
+	"node":   {prepare: prepareNode},
+	"ruby":   {prepare: prepareRuby},
+	"php":    {prepare: preparePHP},
 }
 
 func bindingNames() []string {
@@ -60,6 +60,67 @@ func prepareGo(ctx context.Context, root, tmp string) ([]string, error) {
 		return nil, fmt.Errorf("building the Go fixture app: %v\n%s", err, out)
 	}
 	return []string{bin}, nil
+}
+
+// prepareRuby builds libspikard once; the fixture app runs from the source
+// tree (bindings/ruby/lib) with it. bindings/ruby/test.sh tests the gem.
+func prepareRuby(ctx context.Context, root, tmp string) ([]string, error) {
+	lib := filepath.Join(tmp, "libspikard.so")
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-o", lib, "./capi")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building libspikard for the Ruby fixture app: %v\n%s", err, out)
+	}
+	rb := filepath.Join(root, "bindings", "ruby")
+	return []string{"ruby", "-I", filepath.Join(rb, "lib"), filepath.Join(rb, "fixtureapp", "fixtureapp.rb"), "--lib", lib}, nil
+}
+
+// preparePHP builds libspikard once; the fixture app runs from the source
+// tree (bindings/php, PHP FFI) with it. bindings/php/test.sh tests the package.
+func preparePHP(ctx context.Context, root, tmp string) ([]string, error) {
+	lib := filepath.Join(tmp, "libspikard.so")
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-o", lib, "./capi")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building libspikard for the PHP fixture app: %v\n%s", err, out)
+	}
+	return []string{"php", "-d", "ffi.enable=1", "-d", "memory_limit=512M",
+		filepath.Join(root, "bindings", "php", "fixtureapp", "fixtureapp.php"), "--lib", lib}, nil
+}
+
+// preparePython installs bindings/python (its setup.py builds libspikard)
+// into a venv under tmp; SPIKARD_PYTHON names an interpreter that has the
+// package already (bindings/python/test.sh sets it).
+func preparePython(ctx context.Context, root, tmp string) ([]string, error) {
+	app := filepath.Join(root, "bindings", "python", "fixtureapp", "fixtureapp.py")
+	if py := os.Getenv("SPIKARD_PYTHON"); py != "" {
+		return []string{py, app}, nil
+	}
+	venv := filepath.Join(tmp, "venv")
+	py := filepath.Join(venv, "bin", "python")
+	for _, args := range [][]string{{"python3", "-m", "venv", venv},
+		{py, "-m", "pip", "install", "-q", filepath.Join(root, "bindings", "python")}} {
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("installing the Python binding: %v\n%s", err, out)
+		}
+	}
+	return []string{py, app}, nil
+}
+
+// prepareNode builds the Node binding (libspikard, the N-API addon, the
+// TypeScript sources) with its own build script; the fixture app is
+// bindings/node/fixtureapp/main.js.
+func prepareNode(ctx context.Context, root, tmp string) ([]string, error) {
+	dir := filepath.Join(root, "bindings", "node")
+	cmd := exec.CommandContext(ctx, "node", "scripts/build.js")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("building the Node binding (node scripts/build.js): %v\n%s", err, out)
+	}
+	return []string{"node", filepath.Join(dir, "fixtureapp", "main.js")}, nil
 }
 
 // fixtureApp is one running fixture app process.

@@ -24,6 +24,8 @@ type Expectation struct {
 	Headers          []expectedHeader
 	Cookies          []expectedCookie
 	ValidationErrors json.RawMessage
+	// ResolutionOrder is dependency_resolution_order (extensions.go).
+	ResolutionOrder json.RawMessage
 }
 
 type expectedHeader struct{ Name, Value string }
@@ -96,6 +98,9 @@ func parseExpectation(o object) (*Expectation, error) {
 	if raw, ok := o.Get("validation_errors"); ok && !isNull(raw) {
 		e.ValidationErrors = compact(raw)
 	}
+	if raw, ok := o.Get("dependency_resolution_order"); ok && !isNull(raw) {
+		e.ResolutionOrder = compact(raw)
+	}
 	if raw, ok := o.Get("headers"); ok && !isNull(raw) {
 		var hs object
 		if err := json.Unmarshal(raw, &hs); err != nil {
@@ -162,6 +167,7 @@ func compare(e *Expectation, r *Response) []string {
 		} else {
 			if e.BodyPartial != nil {
 				want, _ := decodeAny(e.BodyPartial)
+				want = resolveSameAs(want, got)
 				if d := diffPartial("body", want, got); d != "" {
 					diffs = append(diffs, d)
 				}
@@ -207,7 +213,7 @@ func compareBody(want json.RawMessage, r *Response) string {
 	if ws, ok := wantV.(string); ok && string(r.Body) == ws {
 		return "" // a text body that happens to parse as JSON ("123")
 	}
-	return diffJSON("body", wantV, gotV)
+	return diffJSON("body", resolveSameAs(wantV, gotV), gotV)
 }
 
 // diffJSON returns the first difference between two decoded JSON values,
@@ -255,11 +261,78 @@ func diffJSON(path string, want, got any) string {
 		}
 		return ""
 	default:
+		if ws, ok := want.(string); ok && want != got {
+			if d, handled := bodyToken(path, ws, got); handled {
+				return d
+			}
+		}
 		if want != got {
 			return fmt.Sprintf("%s: got %s, want %s", path, describe(got), describe(want))
 		}
 		return ""
 	}
+}
+
+// bodyToken compares a body value with an expected token: <<present>> (any
+// value), <<uuid>> (a UUID string), or a string with a wildcard (".*",
+// ".+": a regular expression the whole string must match). handled is
+// false for an ordinary string.
+func bodyToken(path, want string, got any) (diff string, handled bool) {
+	switch strings.ToLower(want) {
+	case "<<present>>":
+		return "", true
+	case "<<uuid>>":
+		if s, ok := got.(string); ok && uuidRE.MatchString(s) {
+			return "", true
+		}
+		return fmt.Sprintf("%s: got %s, want a UUID", path, describe(got)), true
+	}
+	if strings.Contains(want, ".*") || strings.Contains(want, ".+") {
+		re, err := regexp.Compile(`^(?:` + want + `)$`)
+		if err != nil {
+			return "", false
+		}
+		if s, ok := got.(string); ok && re.MatchString(s) {
+			return "", true
+		}
+		return fmt.Sprintf("%s: got %s, want a string matching %s", path, describe(got), want), true
+	}
+	return "", false
+}
+
+// resolveSameAs replaces "<<same_as:m>>" members of expected objects by the
+// response's member m of the same object, so that the two must be equal.
+func resolveSameAs(want, got any) any {
+	switch w := want.(type) {
+	case map[string]any:
+		g, _ := got.(map[string]any)
+		out := make(map[string]any, len(w))
+		for k, v := range w {
+			if s, ok := v.(string); ok && strings.HasPrefix(s, "<<same_as:") && strings.HasSuffix(s, ">>") {
+				ref := strings.TrimSuffix(strings.TrimPrefix(s, "<<same_as:"), ">>")
+				if gv, ok := g[ref]; ok {
+					out[k] = gv
+					continue
+				}
+				out[k] = "<<same_as " + ref + ": the answer has no member " + ref + ">>"
+				continue
+			}
+			out[k] = resolveSameAs(v, g[k])
+		}
+		return out
+	case []any:
+		g, _ := got.([]any)
+		out := make([]any, len(w))
+		for i, v := range w {
+			var gv any
+			if i < len(g) {
+				gv = g[i]
+			}
+			out[i] = resolveSameAs(v, gv)
+		}
+		return out
+	}
+	return want
 }
 
 // diffPartial checks that every member of want is in got with an equal

@@ -84,8 +84,20 @@ func (r *runner) run(plan *Plan) (status, reason string) {
 		}
 	}
 	var resp *Response
-	if sendErr == nil {
+	var exchanged []string // streams, event streams, WebSockets (async.go)
+	if sendErr == nil && plan.Exchange != nil {
+		exchanged, sendErr = plan.Exchange(addr, left())
+	} else if sendErr == nil {
 		resp, sendErr = send(addr, plan.Request, left())
+	}
+	// State routes: background work, cleanups, resolution order (extensions.go).
+	var stateDiffs []string
+	if sendErr == nil {
+		for _, chk := range plan.Checks {
+			if d := checkState(addr, chk, deadline); d != "" {
+				stateDiffs = append(stateDiffs, d)
+			}
+		}
 	}
 
 	stopped, err := app.call(map[string]bool{"stop": true}, left())
@@ -106,12 +118,19 @@ func (r *runner) run(plan *Plan) (status, reason string) {
 		}
 		return failed, withStderr(msg)
 	}
-	diffs := compare(plan.Expect, resp)
+	var diffs []string
+	if plan.Exchange != nil {
+		diffs = append(exchanged, stateDiffs...) // the exchange shows what it got itself
+	} else {
+		diffs = append(compare(plan.Expect, resp), stateDiffs...)
+	}
 	if stopProblem != "" {
 		diffs = append(diffs, stopProblem)
 	}
 	if len(diffs) > 0 {
-		diffs = append(diffs, fmt.Sprintf("response: %d %s %s", resp.Status, resp.Header.Get("Content-Type"), snippet(resp.Body)))
+		if resp != nil {
+			diffs = append(diffs, fmt.Sprintf("response: %d %s %s", resp.Status, resp.Header.Get("Content-Type"), snippet(resp.Body)))
+		}
 		return failed, strings.Join(diffs, "\n")
 	}
 	return passed, ""

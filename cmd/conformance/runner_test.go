@@ -234,11 +234,11 @@ func TestCommandOutput(t *testing.T) {
 	if code != 0 || !strings.HasSuffix(stdout.String(), "conformance: 0 passed, 0 failed, 1 skipped\n") {
 		t.Fatalf("exit %d\n%s", code, stdout.String())
 	}
-	// A binding without a fixture app is a clear error.
+	// An unknown binding is a clear error.
 	write("cat/ok.json", `{"name":"ok","handler":{"route":"/","method":"GET"},"request":{"method":"GET","path":"/"},"expected_response":{"status_code":200}}`)
 	stderr.Reset()
-	code = run([]string{"-fixtures", dir, "-skip", skip, "-binding", "python"}, &stdout, &stderr)
-	if code != 2 || !strings.Contains(stderr.String(), "binding python not available yet") {
+	code = run([]string{"-fixtures", dir, "-skip", skip, "-binding", "cobol"}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), `unknown binding "cobol"`) {
 		t.Fatalf("exit %d, stderr %s", code, stderr.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Setup is the one line sent to a fixture app to start a scenario's app
@@ -23,6 +24,8 @@ type AppDoc struct {
 	Server     ServerDoc       `json:"server"`
 	Routes     []RouteDoc      `json:"routes"`
 	Middleware json.RawMessage `json:"middleware,omitempty"`
+	// Dependencies are the app-wide dependencies (extensions.go).
+	Dependencies json.RawMessage `json:"dependencies,omitempty"`
 }
 
 // ServerDoc holds the server options a scenario may set.
@@ -47,6 +50,14 @@ type RouteDoc struct {
 	Summary        string          `json:"summary,omitempty"`
 	Description    string          `json:"description,omitempty"`
 	Tags           []string        `json:"tags,omitempty"`
+	// Dependencies (extensions.go).
+	Dependencies        json.RawMessage `json:"dependencies,omitempty"`
+	RouteOverrides      json.RawMessage `json:"route_overrides,omitempty"`
+	HandlerDependencies []string        `json:"handler_dependencies,omitempty"`
+	InjectionStrategy   string          `json:"injection_strategy,omitempty"`
+	// Event streams and WebSockets (async.go).
+	SSE       json.RawMessage `json:"sse,omitempty"`
+	WebSocket json.RawMessage `json:"websocket,omitempty"`
 }
 
 // HandlerSpec is what a named handler of the fixture app does.
@@ -60,6 +71,36 @@ type HandlerSpec struct {
 	Echo        bool              `json:"echo,omitempty"`
 	Raise       bool              `json:"raise,omitempty"`
 	SleepMS     int               `json:"sleep_ms,omitempty"`
+
+	// Hooks, dependencies and background work (extensions.go, PROTOCOL.md).
+	Continue      bool              `json:"continue,omitempty"`
+	Require       []string          `json:"require,omitempty"`
+	Record        []Record          `json:"record,omitempty"`
+	CleanupRecord []Record          `json:"cleanup_record,omitempty"`
+	HeadersFrom   map[string]string `json:"headers_from,omitempty"`
+	Fill          map[string]string `json:"fill,omitempty"`
+	Generate      string            `json:"generate,omitempty"`
+	Background    *BackgroundSpec   `json:"background,omitempty"`
+	State         string            `json:"state,omitempty"`
+
+	// Streams, event streams and WebSockets (async.go, PROTOCOL.md).
+	Stream    *StreamSpec `json:"stream,omitempty"`
+	SSE       *SSESpec    `json:"sse,omitempty"`
+	WebSocket *WSSpec     `json:"websocket,omitempty"`
+}
+
+// Record appends Value (or, without one, the invocation's name) to the
+// app's state list State.
+type Record struct {
+	State string          `json:"state"`
+	Value json.RawMessage `json:"value,omitempty"`
+}
+
+// BackgroundSpec queues a background task that appends the value at From
+// (a JSON pointer into the handler's values document) to state list State.
+type BackgroundSpec struct {
+	State string `json:"state"`
+	From  string `json:"from"`
 }
 
 // Plan is everything needed to run one scenario.
@@ -69,6 +110,11 @@ type Plan struct {
 	Expect  *Expectation
 	// Warmup requests go out before the asserted one (rate-limit scenarios).
 	Warmup Warmup
+	// Checks are GETs of state routes after the request (extensions.go).
+	Checks []StateCheck
+	// Exchange, when set, replaces sending Request and comparing the answer
+	// with Expect: streams, event streams, WebSockets (async.go).
+	Exchange func(addr string, timeout time.Duration) ([]string, error)
 }
 
 // Warmup is the corpus's rate_limit test directive: Count copies of the
@@ -92,14 +138,16 @@ func shapef(format string, a ...any) error { return &shapeError{fmt.Sprintf(form
 // less than the scenario says, so it is reported instead.
 var (
 	knownTopLevel = set("name", "description", "category", "source", "notes", "tags",
-		"skip", "skip_reason", "handler", "request", "expected_response")
+		"skip", "skip_reason", "handler", "request", "expected_response", "background", "streaming")
 	// handler members and where they go in the configuration document.
 	knownHandler = set("route", "method", "parameters", "body_schema", "response_schema",
 		"content_type", "max_body_size", "middleware", "max_nesting_depth", "echo", "raise",
-		"operation_id", "summary", "description", "tags", "cors", "security")
+		"operation_id", "summary", "description", "tags", "cors", "security",
+		"dependencies", "route_overrides", "handler_dependencies", "injection_strategy")
 	knownRequest = set("method", "path", "query_params", "query_string", "headers", "cookies",
 		"body", "body_raw", "content_type", "form_data", "data", "files", "cookie_attributes")
-	knownExpected = set("status_code", "body", "body_partial", "headers", "cookies", "validation_errors")
+	knownExpected = set("status_code", "body", "body_partial", "headers", "cookies", "validation_errors",
+		"dependency_resolution_order")
 )
 
 func set(names ...string) map[string]bool {
@@ -129,6 +177,9 @@ func unknownMembers(o object, known map[string]bool, where string) error {
 func planScenario(s *Scenario) (*Plan, error) {
 	if s.LoadErr != nil {
 		return nil, shapef("%v", s.LoadErr)
+	}
+	if isAsync(s) { // event streams and WebSockets (async.go)
+		return planAsync(s)
 	}
 	if !s.IsHTTP() {
 		return nil, shapef("not an HTTP scenario (needs handler.route and request)")
@@ -247,15 +298,34 @@ func planScenario(s *Scenario) (*Plan, error) {
 	if len(appMW) > 0 {
 		appMWRaw, _ = json.Marshal(appMW)
 	}
-	return &Plan{
-		Setup: Setup{
-			App:      AppDoc{Version: 1, Server: server, Routes: []RouteDoc{route}, Middleware: appMWRaw},
-			Handlers: map[string]HandlerSpec{"h0": spec},
-		},
+	doc := AppDoc{Version: 1, Server: server, Middleware: appMWRaw}
+	handlers := map[string]HandlerSpec{}
+	var checks []StateCheck
+	// Lifecycle hooks, dependencies, background state (extensions.go).
+	ext, err := planExtensions(s, &route, &doc, &spec, exp)
+	if err != nil {
+		return nil, err
+	}
+	doc.Routes = []RouteDoc{route}
+	if ext != nil {
+		doc.Routes = append(doc.Routes, ext.routes...)
+		for k, v := range ext.handlers {
+			handlers[k] = v
+		}
+		checks = ext.checks
+	}
+	plan := &Plan{
 		Request: req,
 		Expect:  exp,
 		Warmup:  warm,
-	}, nil
+		Checks:  checks,
+	}
+	if err := applyStreaming(s, plan, &spec); err != nil { // async.go
+		return nil, err
+	}
+	handlers["h0"] = spec
+	plan.Setup = Setup{App: doc, Handlers: handlers}
+	return plan, nil
 }
 
 // translateRoute maps the handler declaration onto a route of the document.
@@ -337,7 +407,7 @@ const neutralBody = `{"conformance":"the handler was reached, but this scenario 
 // layer owns them (content-type is passed as the handler's content type).
 var frameworkHeaders = set("content-length", "content-type", "transfer-encoding", "connection",
 	"keep-alive", "date", "server", "content-encoding", "vary", "allow", "x-request-id",
-	"x-response-time", "www-authenticate", "set-cookie")
+	"www-authenticate", "set-cookie")
 
 func isFrameworkHeader(name string) bool {
 	n := strings.ToLower(name)

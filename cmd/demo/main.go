@@ -30,7 +30,7 @@ func main() {
 	)
 	next.Store(1)
 
-	app := spikard.New(spikard.Config{Host: *host, Port: *port})
+	app := spikard.New(spikard.Config{Host: *host, Port: *port}).Docs("Spikard demo", "1.0.0")
 	app.Get("/health", func(c *spikard.Ctx) error {
 		return c.JSON(200, map[string]string{"status": "ok"})
 	})
@@ -76,7 +76,7 @@ func main() {
 		},
 		"additionalProperties": false
 	}`))
-	log.Printf("spikard demo on http://%s:%d (try /items/1, /items?limit=abc)", *host, *port)
+	log.Printf("spikard demo on http://%s:%d (try /items/1, /items?limit=abc, /docs)", *host, *port)
 	if err := app.Run(); err != nil {
 		log.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/spikard/spikard-go/core/config"
 	"github.com/spikard/spikard-go/core/middleware"
 	_ "github.com/spikard/spikard-go/core/middleware/all"
+	"github.com/spikard/spikard-go/core/openapi"
 	"github.com/spikard/spikard-go/core/problem"
 	"github.com/valyala/fasthttp"
 )
@@ -36,6 +37,10 @@ type App struct {
 	pending           []pendingRoute
 	validateResponses bool
 	log               *slog.Logger
+	// x holds lifecycle hooks, dependencies and the background queue (ext.go).
+	x *appExt
+	// live holds response streams, WebSockets and HTTP/2 (proto.go).
+	live *liveState
 
 	mu      sync.Mutex
 	built   fasthttp.RequestHandler
@@ -59,6 +64,7 @@ func New(cfg config.App) *App {
 		handlers:          map[string]Handler{},
 		validateResponses: cfg.Server.ValidateResponses == nil || *cfg.Server.ValidateResponses,
 		log:               slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		live:              newLiveState(),
 	}
 	a.pool.New = func() any { return new(Ctx) }
 	return a
@@ -104,6 +110,9 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		all = append(all, pendingRoute{rc, h})
 	}
 	all = append(all, a.pending...)
+	if err := a.prepareExt(); err != nil {
+		return nil, err
+	}
 
 	r := frouter.New()
 	r.RedirectTrailingSlash = a.cfg.Server.TrailingSlash == "redirect"
@@ -132,6 +141,9 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := a.extendRoute(rt); err != nil {
+			return nil, err
+		}
 		a.routes = append(a.routes, rt)
 		h := a.serveRoute(rt)
 		mw, err := middleware.Chain(rt.cfg.Middleware, hostKeys...)
@@ -148,6 +160,18 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 			if err := register(r, "HEAD", rt.pattern, h); err != nil {
 				return nil, fmt.Errorf("route HEAD %s: %w", p.cfg.Path, err)
 			}
+		}
+	}
+	if docOpts, on, err := openapi.ParseOptions(a.cfg.OpenAPI); err != nil {
+		return nil, err
+	} else if on {
+		doc := a.cfg
+		doc.Routes = make([]config.Route, len(all))
+		for i, p := range all {
+			doc.Routes[i] = p.cfg
+		}
+		if err := openapi.Mount(r, doc, docOpts); err != nil {
+			return nil, err
 		}
 	}
 	a.built = r.Handler
@@ -217,7 +241,7 @@ func (a *App) Server() (*fasthttp.Server, error) {
 		return nil, err
 	}
 	s := &fasthttp.Server{
-		Handler:                       h,
+		Handler:                       a.outer(h), // h2c upgrade, streamed bodies (h2.go)
 		Name:                          "spikard",
 		MaxRequestBodySize:            int(a.maxBody()),
 		NoDefaultServerHeader:         true,
@@ -228,6 +252,9 @@ func (a *App) Server() (*fasthttp.Server, error) {
 		// The body decoder parses multipart itself, in wire order; fasthttp's
 		// pre-parsing would hand it a rebuilt body.
 		DisablePreParseMultipartForm: true,
+		// Routes with stream_request_body read bodies as they arrive (h2.go).
+		StreamRequestBody: a.streamsBodies(),
+		CloseOnShutdown:   true,
 	}
 	a.mu.Lock()
 	a.servers = append(a.servers, s)
@@ -241,7 +268,7 @@ func (a *App) Serve(ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	return s.Serve(ln)
+	return a.serve(s, ln) // behind the HTTP/2 and TLS sorter when configured (h2.go)
 }
 
 // ListenAndServe listens on the configured host:port (default 127.0.0.1:8000).
@@ -265,6 +292,7 @@ func (a *App) ListenAndServe() error {
 func (a *App) Shutdown(ctx context.Context) error {
 	a.mu.Lock()
 	servers := append([]*fasthttp.Server(nil), a.servers...)
+	finishLive := a.beginShutdown(ctx) // streams, WebSockets, HTTP/2 (shutdown.go)
 	a.mu.Unlock()
 	var errs []error
 	for _, s := range servers {
@@ -272,6 +300,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, finishLive())
+	errs = append(errs, a.shutdownExt(ctx)) // background queue, singleton cleanups
 	return errors.Join(errs...)
 }
 
@@ -306,3 +336,17 @@ func writeProblem(ctx *fasthttp.RequestCtx, p *problem.Problem) {
 }
 
 func stack() string { return string(debug.Stack()) }
+
+// SetOpenAPI sets the "openapi" member of the document (see
+// openapi.ParseOptions): the generated document and the docs pages are
+// served from the next Build.
+func (a *App) SetOpenAPI(raw json.RawMessage) { a.cfg.OpenAPI = raw }
+
+// OpenAPI returns the OpenAPI 3.1 document of the app's routes.
+func (a *App) OpenAPI() ([]byte, error) {
+	opts, _, err := openapi.ParseOptions(a.cfg.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.Generate(a.Config(), opts)
+}

@@ -28,6 +28,9 @@ type Ctx struct {
 	body    any
 	hasBody bool
 	reqID   string
+	// x is the state of hooks, dependencies, request state and background
+	// work (ext.go); nil for requests that use none.
+	x *ctxExt
 }
 
 // Value is one validated value with conversion helpers. The zero Value is an
@@ -183,6 +186,9 @@ func (c *Ctx) AppendValues(b []byte) []byte {
 		b = append(b, `"body":`...)
 		b = appendJSON(b, c.body)
 	}
+	if c.x != nil {
+		b = c.x.appendValues(c, b)
+	}
 	return append(b, '}')
 }
 
@@ -235,6 +241,9 @@ func (c *Ctx) Text(status int, s string) error {
 
 // NoContent answers with a status and no body.
 func (c *Ctx) NoContent(status int) error {
+	if c.x != nil && c.x.intercept(status, "", nil) {
+		return nil
+	}
 	c.fctx.SetStatusCode(status)
 	c.fctx.Response.ResetBody()
 	return nil
@@ -243,6 +252,9 @@ func (c *Ctx) NoContent(status int) error {
 // Send answers with raw bytes. A JSON answer on a route with a response
 // schema is validated first; a breach is the server's fault (500).
 func (c *Ctx) Send(status int, contentType string, b []byte) error {
+	if c.x != nil && c.x.intercept(status, contentType, b) {
+		return nil // a dependency factory's value (di.go)
+	}
 	if rs := c.route.respSch; rs != nil && c.app.validateResponses && status < 300 && isJSON(contentType) {
 		var v any
 		dec := json.NewDecoder(bytes.NewReader(b))

@@ -19,13 +19,22 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 		c := a.pool.Get().(*Ctx)
 		c.fctx, c.app, c.route = fctx, a, r
 		defer a.release(c)
+		if r.x != nil { // lifecycle hooks, dependencies (hooks.go)
+			defer a.finish(c)
+			if a.begin(c) {
+				return
+			}
+		}
 
 		if r.pathEscapes && !pathDecodable(fctx) {
 			writeProblem(fctx, problem.BadRequest("Invalid percent-encoding in the request path"))
 			return
 		}
-		if int64(len(fctx.Request.Body())) > r.maxBody {
+		if !r.streamsBody() && int64(len(fctx.Request.Body())) > r.maxBody { // streamsBody: proto.go
 			writeProblem(fctx, problem.PayloadTooLarge(r.maxBody))
+			return
+		}
+		if r.x != nil && a.preValidation(c) {
 			return
 		}
 		var errs []problem.ErrorItem
@@ -48,7 +57,7 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 				}
 			}
 		}
-		if r.body.Declared() || len(fctx.Request.Body()) > 0 {
+		if !r.streamsBody() && (r.body.Declared() || len(fctx.Request.Body()) > 0) {
 			v, present, p, e := r.body.Decode(fctx)
 			if p != nil {
 				writeProblem(fctx, p)
@@ -84,6 +93,9 @@ func (a *App) call(c *Ctx) {
 			a.fail(c, problem.Internal())
 		}
 	}()
+	if c.route.x != nil && a.beforeHandler(c) {
+		return
+	}
 	if err := c.route.handler(c); err != nil {
 		var p *problem.Problem
 		var re *responseError
@@ -104,9 +116,15 @@ func (a *App) call(c *Ctx) {
 func (a *App) fail(c *Ctx, p *problem.Problem) {
 	c.fctx.Response.Reset()
 	writeProblem(c.fctx, p)
+	if c.x != nil && c.route.x != nil {
+		a.onError(c, p)
+	}
 }
 
 func (a *App) release(c *Ctx) {
+	if c.x != nil {
+		a.releaseExt(c)
+	}
 	c.fctx, c.app, c.route = nil, nil, nil
 	c.path, c.query, c.headers, c.cookies = c.path[:0], c.query[:0], c.headers[:0], c.cookies[:0]
 	c.body, c.hasBody, c.reqID = nil, false, ""

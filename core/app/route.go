@@ -29,6 +29,12 @@ type route struct {
 	// pathEscapes is set when the route has path parameters whose raw
 	// values must be checked for valid percent-encoding.
 	pathEscapes bool
+	// x holds the route's lifecycle hooks and dependencies (ext.go); nil
+	// when it has neither.
+	x *routeExt
+	// proto holds the route's websocket, sse and stream_request_body
+	// settings (proto.go); nil when it has none.
+	proto *routeProto
 }
 
 func compileRoute(rc config.Route, h Handler, srv config.Server) (*route, error) {
@@ -131,6 +137,9 @@ func compileRoute(rc config.Route, h Handler, srv config.Server) (*route, error)
 		}
 	}
 	r.pathEscapes = len(segs) > 0
+	if err := r.compileProto(); err != nil {
+		return nil, err
+	}
 	r.noParams = len(r.path)+len(r.query)+len(r.headers)+len(r.cookies) == 0
 	return r, nil
 }

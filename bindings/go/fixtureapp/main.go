@@ -12,13 +12,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	spikard "github.com/spikard/spikard-go"
@@ -43,6 +48,50 @@ type handlerSpec struct {
 	Echo        bool              `json:"echo"`
 	Raise       bool              `json:"raise"`
 	SleepMS     int               `json:"sleep_ms"`
+
+	// Hooks, dependencies and background work.
+	Continue      bool              `json:"continue"`
+	Require       []string          `json:"require"`
+	Record        []record          `json:"record"`
+	CleanupRecord []record          `json:"cleanup_record"`
+	HeadersFrom   map[string]string `json:"headers_from"`
+	Fill          map[string]string `json:"fill"`
+	Generate      string            `json:"generate"`
+	Background    *struct {
+		State string `json:"state"`
+		From  string `json:"from"`
+	} `json:"background"`
+	State string `json:"state"`
+
+	// Streams, event streams and WebSockets (live.go).
+	Stream    *streamSpec `json:"stream"`
+	SSE       *sseSpec    `json:"sse"`
+	WebSocket *wsSpec     `json:"websocket"`
+}
+
+// record appends Value, or the invocation's name, to a state list.
+type record struct {
+	State string          `json:"state"`
+	Value json.RawMessage `json:"value"`
+}
+
+// states are the running app's named lists (background work, cleanups,
+// resolution order), read by "state" handlers.
+type states struct {
+	mu    sync.Mutex
+	lists map[string][]json.RawMessage
+}
+
+func (s *states) add(name string, v json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lists[name] = append(s.lists[name], append(json.RawMessage(nil), v...))
+}
+
+func (s *states) get(name string) []json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]json.RawMessage{}, s.lists[name]...)
 }
 
 type running struct {
@@ -114,8 +163,13 @@ func start(msg message) (*running, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	st := &states{lists: map[string][]json.RawMessage{}}
 	for name, spec := range msg.Handlers {
-		app.Handle(name, handler(spec))
+		if spec.WebSocket != nil { // live.go
+			app.HandleWebSocket(name, wsHandler(*spec.WebSocket))
+			continue
+		}
+		app.Handle(name, handler(spec, st))
 	}
 	if err := app.Build(); err != nil {
 		return nil, 0, err
@@ -131,16 +185,50 @@ func start(msg message) (*running, int, error) {
 
 var errRaised = errors.New("fixtureapp: the handler raised, as the scenario asks")
 
-func handler(s handlerSpec) spikard.Handler {
+func handler(s handlerSpec, st *states) spikard.Handler {
 	return func(c *spikard.Ctx) error {
 		if s.SleepMS > 0 {
 			time.Sleep(time.Duration(s.SleepMS) * time.Millisecond)
+		}
+		if c.Call().Kind == "cleanup" {
+			for _, r := range s.CleanupRecord {
+				st.add(r.State, r.Value)
+			}
+			return nil
+		}
+		var values any // the values document, decoded when a member needs it
+		if len(s.Require)+len(s.Fill)+len(s.HeadersFrom) > 0 || s.Background != nil {
+			values = decode(c.Values())
+		}
+		for _, p := range s.Require {
+			if _, ok := pointer(values, p); !ok {
+				return fmt.Errorf("fixtureapp: required %s is not in the values document %s", p, c.Values())
+			}
+		}
+		for _, r := range s.Record {
+			v := r.Value
+			if len(v) == 0 {
+				v, _ = json.Marshal(c.Call().Name)
+			}
+			st.add(r.State, v)
 		}
 		if s.Raise {
 			return errRaised
 		}
 		for k, v := range s.Headers {
 			c.SetHeader(k, v)
+		}
+		for k, p := range s.HeadersFrom {
+			v, ok := pointer(values, p)
+			if !ok {
+				return fmt.Errorf("fixtureapp: headers_from %s: no %s in the values document", k, p)
+			}
+			if str, isStr := v.(string); isStr {
+				c.SetHeader(k, str)
+			} else {
+				b, _ := json.Marshal(v)
+				c.SetHeader(k, string(b))
+			}
 		}
 		for _, sc := range s.SetCookies {
 			ck := fasthttp.AcquireCookie()
@@ -151,11 +239,34 @@ func handler(s handlerSpec) spikard.Handler {
 			c.SetCookie(ck)
 			fasthttp.ReleaseCookie(ck)
 		}
+		if bg := s.Background; bg != nil {
+			v, ok := pointer(values, bg.From)
+			if !ok {
+				return fmt.Errorf("fixtureapp: background: no %s in the values document", bg.From)
+			}
+			b, _ := json.Marshal(v)
+			if err := c.Background(func() { st.add(bg.State, b) }); err != nil {
+				return err
+			}
+		}
+		if s.Continue {
+			return nil
+		}
 		status := s.Status
 		if status == 0 {
 			status = 200
 		}
 		switch {
+		case s.Stream != nil: // live.go
+			return streamAnswer(c, status, s.ContentType, s.Stream)
+		case s.SSE != nil:
+			return sseAnswer(c, s.SSE)
+		case s.State != "":
+			return c.JSON(status, map[string]any{s.State: st.get(s.State)})
+		case s.Generate == "uuid":
+			return c.JSON(status, newUUID())
+		case s.Generate != "":
+			return fmt.Errorf("fixtureapp: unknown generate %q", s.Generate)
 		case s.Echo:
 			return c.Send(status, "application/json", c.Values())
 		case s.BodyRaw != nil:
@@ -165,9 +276,89 @@ func handler(s handlerSpec) spikard.Handler {
 			if ct == "" {
 				ct = "application/json"
 			}
-			return c.Send(status, ct, s.Body)
+			body := s.Body
+			if len(s.Fill) > 0 {
+				var err error
+				if body, err = fill(body, s.Fill, values); err != nil {
+					return err
+				}
+			}
+			return c.Send(status, ct, body)
 		default:
 			return c.Send(status, s.ContentType, nil)
 		}
 	}
+}
+
+// decode reads a JSON document (numbers kept as written).
+func decode(b []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	_ = dec.Decode(&v)
+	return v
+}
+
+// pointer resolves a JSON pointer (RFC 6901) in a decoded document.
+func pointer(doc any, p string) (any, bool) {
+	if p == "" {
+		return doc, true
+	}
+	if !strings.HasPrefix(p, "/") {
+		return nil, false
+	}
+	cur := doc
+	for _, tok := range strings.Split(p[1:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch t := cur.(type) {
+		case map[string]any:
+			v, ok := t[tok]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil, false
+			}
+			cur = t[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// fill sets members of the body (target pointers, "" for the whole body)
+// to values of the values document (source pointers).
+func fill(body json.RawMessage, f map[string]string, values any) (json.RawMessage, error) {
+	doc := decode(body)
+	for target, source := range f {
+		v, ok := pointer(values, source)
+		if !ok {
+			return nil, fmt.Errorf("fixtureapp: fill %q: no %s in the values document", target, source)
+		}
+		if target == "" {
+			doc = v
+			continue
+		}
+		i := strings.LastIndexByte(target, '/')
+		parent, ok := pointer(doc, target[:i])
+		obj, isObj := parent.(map[string]any)
+		if !ok || !isObj {
+			return nil, fmt.Errorf("fixtureapp: fill %q: the body has no object there", target)
+		}
+		obj[strings.ReplaceAll(strings.ReplaceAll(target[i+1:], "~1", "/"), "~0", "~")] = v
+	}
+	return json.Marshal(doc)
+}
+
+// newUUID is a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
