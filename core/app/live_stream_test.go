@@ -311,6 +311,7 @@ func TestStreamRequestBodyLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(conn, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 2<<20)
+	conn.Write(make([]byte, 8<<10)) // fasthttp reads the first 8 KiB before calling the handler
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	conn.Close()
