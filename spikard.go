@@ -436,3 +436,35 @@ func (a *App) Warnings() []error { return a.core.Warnings() }
 // HandlerNames lists every handler name the app uses (routes, hooks,
 // factories).
 func (a *App) HandlerNames() ([]string, error) { return a.core.HandlerNames() }
+
+// Use turns on an app-wide middleware with its configuration, as the
+// document's "middleware" object names them: "cors", "compression",
+// "rate_limit", "jwt_auth", "api_key_auth", "request_timeout", "body_limit",
+// "request_id", "static_files". cfg is marshalled to JSON; an unknown key or
+// a bad configuration is reported by Build (or Run).
+//
+//	app.Use("cors", map[string]any{"allowed_origins": []string{"https://app.example.com"}})
+func (a *App) Use(key string, cfg any) *App {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		raw = json.RawMessage(`{"invalid configuration":true}`)
+	}
+	_ = a.core.SetMiddleware(key, raw)
+	return a
+}
+
+// With turns on a middleware for one route (see Use).
+func With(key string, cfg any) Option {
+	return func(r *config.Route) {
+		m := map[string]json.RawMessage{}
+		if len(r.Middleware) > 0 {
+			_ = json.Unmarshal(r.Middleware, &m)
+		}
+		raw, err := json.Marshal(cfg)
+		if err != nil {
+			raw = json.RawMessage(`{"invalid configuration":true}`)
+		}
+		m[key] = raw
+		r.Middleware, _ = json.Marshal(m)
+	}
+}

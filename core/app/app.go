@@ -350,3 +350,21 @@ func (a *App) OpenAPI() ([]byte, error) {
 	}
 	return openapi.Generate(a.Config(), opts)
 }
+
+// SetMiddleware sets one app-wide middleware configuration (the member key
+// of the document's "middleware" object), replacing an earlier one.
+func (a *App) SetMiddleware(key string, raw json.RawMessage) error {
+	m := map[string]json.RawMessage{}
+	if len(a.cfg.Middleware) > 0 && string(a.cfg.Middleware) != "null" {
+		if err := json.Unmarshal(a.cfg.Middleware, &m); err != nil {
+			return fmt.Errorf("middleware: %w", err)
+		}
+	}
+	m[key] = raw
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	a.cfg.Middleware = b
+	return nil
+}
