@@ -1,0 +1,339 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Spikard;
+
+use FFI;
+use FFI\CData;
+use Spikard\Internal\Native;
+
+/**
+ * One app served by this process: libspikard accepts, routes and validates
+ * on its own threads and queues the requests that reach a handler; serve()
+ * takes them from the queue in batches of up to 64 (spikard_next) and runs
+ * each handler here, in PHP's thread. PHP code never runs on a library
+ * thread.
+ *
+ * A handler that throws is answered by the core's 500 problem with the
+ * request id (the exception and its trace go to stderr); an HttpException
+ * becomes a problem of its status; the worker keeps serving.
+ */
+final class Server
+{
+    public const BATCH = 64;
+
+    private FFI $ffi;
+    private int $app = 0;
+    private int $port = 0;
+    private bool $stopping = false;
+    private bool $serving = false;
+    private bool $closed = false;
+    private bool $canContinue;
+    private int $served = 0;
+
+    /** @var array<int, array{kind: string, fn: \Closure, name: string}> */
+    private array $byTag = [];
+
+    /** The request being handled, and the rest of its batch, for a worker that dies. */
+    private ?CData $batch = null;
+    private int $batchAt = 0;
+    private int $batchEnd = 0;
+
+    /** @var (callable(string): void)|null */
+    private $logger;
+
+    public function __construct(private readonly App $app_, ?callable $logger = null)
+    {
+        $this->ffi = Native::ffi();
+        $this->logger = $logger;
+        $this->canContinue = Native::declares('spikard_continue');
+    }
+
+    /** Creates the library's app from the document and listens. */
+    public function listen(string $host, int $port): void
+    {
+        $json = $this->app_->configJson();
+        $ffi = $this->ffi;
+        $out = $ffi->new('int64_t');
+        Native::check($ffi->spikard_app_new($json, \strlen($json), FFI::addr($out)), 'spikard_app_new');
+        $this->app = $out->cdata;
+        $tag = 1;
+        foreach ($this->app_->handlers() as $name => $h) {
+            $rc = $ffi->spikard_app_handle_queued($this->app, $name, $tag);
+            if ($rc === SpikardException::ECONFIG && $h['kind'] === 'raw') {
+                continue; // a handler the document does not use
+            }
+            if ($rc < 0) {
+                $e = Native::error($rc, "binding handler $name");
+                $this->free();
+                throw $e;
+            }
+            $this->byTag[$tag++] = $h + ['name' => $name];
+        }
+        if ($this->app_->hasHooks() && !$this->canContinue) {
+            $this->log('spikard: warning: this libspikard cannot let a lifecycle hook continue (no spikard_continue in spikard.h): '
+                . 'a hook that returns null or Next fails its request with a 500');
+        }
+        $p = $ffi->new('uint16_t');
+        $rc = $ffi->spikard_app_listen($this->app, $host, $port, FFI::addr($p));
+        if ($rc < 0) {
+            $e = Native::error($rc, "listening on $host:$port");
+            $this->free();
+            throw $e;
+        }
+        $this->port = $p->cdata;
+    }
+
+    /** The port the server listens on (the one chosen when listen asked for 0). */
+    public function port(): int
+    {
+        return $this->port;
+    }
+
+    /** How many requests this server answered. */
+    public function served(): int
+    {
+        return $this->served;
+    }
+
+    /**
+     * Stops on SIGTERM and SIGINT (needs ext-pcntl; without it the process
+     * ends as PHP's default says). The handlers set a flag: serve() sees it
+     * within 200 ms, answers what it took, and shuts down.
+     */
+    public function stopOnSignals(): void
+    {
+        if (!\function_exists('pcntl_signal')) {
+            return;
+        }
+        pcntl_async_signals(true);
+        $stop = function (): void {
+            $this->stopping = true;
+        };
+        pcntl_signal(\SIGTERM, $stop);
+        pcntl_signal(\SIGINT, $stop);
+    }
+
+    /** Asks serve() to stop (from a signal handler or a handler). */
+    public function stop(): void
+    {
+        $this->stopping = true;
+    }
+
+    /**
+     * Answers requests until stop() (or a signal, see stopOnSignals), or
+     * until $maxRequests were answered (0: no limit), then stops gracefully:
+     * what is already queued is answered, the listener closes, and requests
+     * that arrive meanwhile get the core's 503.
+     */
+    public function serve(int $maxRequests = 0): void
+    {
+        if ($this->serving || $this->closed) {
+            throw new SpikardException('Spikard: serve() runs once per Server', SpikardException::ESTATE);
+        }
+        $this->serving = true;
+        register_shutdown_function(function (): void {
+            if ($this->serving) {
+                $this->died();
+            }
+        });
+        $ffi = $this->ffi;
+        $app = $this->app;
+        $buf = $ffi->new('spikard_request[' . self::BATCH . ']');
+        $n = $ffi->new('size_t');
+        $np = FFI::addr($n);
+        $this->batch = $buf;
+        while (!$this->stopping) {
+            $rc = $ffi->spikard_next($app, 200, $buf, self::BATCH, $np);
+            if ($rc === 0) {
+                $cnt = $n->cdata;
+                $this->batchEnd = $cnt;
+                for ($i = 0; $i < $cnt; $i++) {
+                    $this->batchAt = $i;
+                    $this->dispatch($buf[$i]);
+                }
+                $this->batchEnd = 0;
+                $this->served += $cnt;
+                if ($maxRequests > 0 && $this->served >= $maxRequests) {
+                    break;
+                }
+            } elseif ($rc === SpikardException::ECLOSED) {
+                break;
+            } elseif ($rc !== SpikardException::ETIMEOUT) {
+                $this->serving = false;
+                throw Native::error($rc, 'spikard_next');
+            }
+        }
+        $this->drain($buf, $np, $n);
+        $this->serving = false;
+        $this->close();
+    }
+
+    /**
+     * Answers the requests queued now, waiting up to $timeoutMs for the
+     * first one (0: not at all): for programs that have other work in the
+     * same thread (an event loop, a test). Returns how many were answered,
+     * or -1 when the app was shut down.
+     */
+    public function poll(int $timeoutMs = 0): int
+    {
+        if ($this->app === 0) {
+            return -1;
+        }
+        $ffi = $this->ffi;
+        $this->batch ??= $ffi->new('spikard_request[' . self::BATCH . ']');
+        $n = $ffi->new('size_t');
+        $rc = $timeoutMs > 0
+            ? $ffi->spikard_next($this->app, $timeoutMs, $this->batch, self::BATCH, FFI::addr($n))
+            : $ffi->spikard_try_next($this->app, $this->batch, self::BATCH, FFI::addr($n));
+        if ($rc === SpikardException::ETIMEOUT) {
+            return 0;
+        }
+        if ($rc === SpikardException::ECLOSED) {
+            return -1;
+        }
+        Native::check($rc, 'spikard_next');
+        $cnt = $n->cdata;
+        $this->batchEnd = $cnt;
+        for ($i = 0; $i < $cnt; $i++) {
+            $this->batchAt = $i;
+            $this->dispatch($this->batch[$i]);
+        }
+        $this->batchEnd = 0;
+        $this->served += $cnt;
+        return $cnt;
+    }
+
+    /**
+     * Shuts the app down and frees it (serve() does it when it stops).
+     * Requests still queued get the core's 503.
+     */
+    public function close(int $graceMs = 0): void
+    {
+        if ($this->closed || $this->app === 0) {
+            return;
+        }
+        $this->closed = true;
+        $this->ffi->spikard_app_shutdown($this->app, $graceMs);
+        $this->free();
+    }
+
+    private function free(): void
+    {
+        if ($this->app !== 0) {
+            $this->ffi->spikard_app_free($this->app);
+            $this->app = 0;
+        }
+    }
+
+    /** Answers what is already queued, without waiting. */
+    private function drain(CData $buf, CData $np, CData $n): void
+    {
+        while (true) {
+            $rc = $this->ffi->spikard_try_next($this->app, $buf, self::BATCH, $np);
+            $cnt = $rc === 0 ? $n->cdata : 0;
+            if ($cnt === 0) {
+                return;
+            }
+            $this->batchEnd = $cnt;
+            for ($i = 0; $i < $cnt; $i++) {
+                $this->batchAt = $i;
+                $this->dispatch($buf[$i]);
+            }
+            $this->batchEnd = 0;
+            $this->served += $cnt;
+        }
+    }
+
+    private function dispatch(CData $r): void
+    {
+        $id = $r->id;
+        $h = $this->byTag[$r->tag];
+        $vals = FFI::string($r->values, $r->values_len);
+        $req = null;
+        try {
+            $req = new Request($r, $vals === '{}' ? [] : json_decode($vals, true, 512, \JSON_THROW_ON_ERROR | \JSON_BIGINT_AS_STRING), $vals);
+            $out = ($h['fn'])($req);
+            if (\is_array($out)) {
+                $body = json_encode($out, Response::JSON_FLAGS);
+                $rc = $this->ffi->spikard_respond($id, 200, "Content-Type: application/json\n", 31, $body, \strlen($body));
+            } elseif ($out instanceof Next || $h['kind'] === 'task' || ($out === null && ($h['kind'] === 'hook' || ($req->call['kind'] ?? '') === 'hook' || ($req->call['kind'] ?? '') === 'task'))) {
+                $rc = $this->next($id, $out, $req);
+            } else {
+                if ($out === null && ($req->call['kind'] ?? '') === 'cleanup') {
+                    $out = new Response(204);
+                }
+                $resp = $out instanceof Response ? $out : Response::from($out);
+                $hb = $resp->headerBlock();
+                $rc = $this->ffi->spikard_respond($id, $resp->status, $hb, \strlen($hb), $resp->body, \strlen($resp->body));
+            }
+            if ($rc === SpikardException::EINVAL) {
+                $msg = Native::str($this->ffi->spikard_last_error());
+                $this->log("spikard: handler {$h['name']} gave an answer the library refuses: $msg");
+                $this->ffi->spikard_respond_error($id, "invalid answer: $msg");
+            }
+        } catch (HttpException $e) {
+            $resp = $e->toResponse();
+            $hb = $resp->headerBlock();
+            $this->ffi->spikard_respond($id, $resp->status, $hb, \strlen($hb), $resp->body, \strlen($resp->body));
+        } catch (\Throwable $e) {
+            $rid = $req?->requestId() ?? '';
+            $this->log(sprintf("spikard: handler %s failed (request id %s): %s: %s\n%s", $h['name'], $rid, $e::class, $e->getMessage(), $e->getTraceAsString()));
+            $this->ffi->spikard_respond_error($id, $e::class . ': ' . $e->getMessage());
+        }
+        if ($req !== null) {
+            $req->close();
+            foreach ($req->takeDeferred() as $task) {
+                try {
+                    $task();
+                } catch (\Throwable $e) {
+                    $this->log(sprintf("spikard: deferred task of %s failed: %s: %s\n%s", $h['name'], $e::class, $e->getMessage(), $e->getTraceAsString()));
+                }
+            }
+        }
+    }
+
+    /** A hook lets the request go on. */
+    private function next(int $id, mixed $changes, Request $req): int
+    {
+        if (!$this->canContinue) {
+            $msg = 'a lifecycle hook cannot continue: this libspikard has no spikard_continue';
+            $this->log("spikard: {$msg} (request id {$req->requestId()})");
+            return $this->ffi->spikard_respond_error($id, $msg);
+        }
+        $json = !$changes instanceof Next || $changes->jsonSerialize() === [] ? '' : json_encode($changes, Response::JSON_FLAGS);
+        return $this->ffi->spikard_continue($id, $json, \strlen($json));
+    }
+
+    /**
+     * The process is ending in the middle of serve() (a fatal error, exit()
+     * in a handler): the request being handled gets a 500, the rest of its
+     * batch and the queue a 503, and the listener closes.
+     */
+    private function died(): void
+    {
+        $this->serving = false;
+        $err = error_get_last();
+        $why = $err !== null ? "{$err['message']} in {$err['file']}:{$err['line']}" : 'the handler ended the process';
+        $this->log("spikard: worker ending while serving: $why");
+        if ($this->batchEnd > 0 && $this->batch !== null) {
+            $this->ffi->spikard_respond_error($this->batch[$this->batchAt]->id, "worker died: $why");
+            $busy = 'Content-Type: application/problem+json' . "\nRetry-After: 1\n";
+            $doc = '{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The worker stopped before it handled the request"}';
+            for ($i = $this->batchAt + 1; $i < $this->batchEnd; $i++) {
+                $this->ffi->spikard_respond($this->batch[$i]->id, 503, $busy, \strlen($busy), $doc, \strlen($doc));
+            }
+        }
+        $this->close(200);
+    }
+
+    private function log(string $line): void
+    {
+        if ($this->logger !== null) {
+            ($this->logger)($line);
+            return;
+        }
+        fwrite(\STDERR, $line . "\n");
+    }
+}
