@@ -1,0 +1,856 @@
+/*
+ * The C half of libspikard's ABI: the request plane.
+ *
+ * Every call a host makes per request is plain C and never enters the Go
+ * runtime: spikard_next / spikard_try_next (the queue, a condition variable
+ * and the ready descriptor), spikard_respond / spikard_respond_error (the
+ * request table and the outbox). A host thread calling into Go would have to
+ * take a Go scheduler slot (P) for each call, park on it when it waits, and
+ * would leave the goroutines its answer wakes stranded on a P it holds while
+ * it runs host code; measured, that halved the throughput of the queued mode
+ * (see capi/README.md). Go reaches this file only from its own goroutines:
+ * handlers create, enqueue, expire and free requests, and one collector
+ * goroutine takes the outbox of answers.
+ *
+ * Also here: the per-thread last-error message, the version getters, code
+ * names, and the callback trampoline with its fast path (an answer given
+ * inside a callback handler is recorded in a per-thread buffer and returned
+ * by the trampoline).
+ *
+ * Locking: one mutex (g_lock) guards the request table, every app's queue,
+ * live list and ready descriptor, and the outbox. sk_block.state is atomic:
+ * it changes under g_lock, except DELIVERED -> ANSWERED by the in-callback
+ * fast path, which races only with other compare-and-swaps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+#include "cside.h"
+
+/* ---- errors and versions ---------------------------------------------- */
+
+static __thread char errbuf[1024];
+
+void spikard__set_error(const char *msg, size_t n) {
+    if (n >= sizeof errbuf) {
+        n = sizeof errbuf - 1;
+        while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80) n--; /* keep UTF-8 whole */
+    }
+    memcpy(errbuf, msg, n);
+    errbuf[n] = 0;
+}
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *spikard_last_error(void) { return errbuf; }
+
+uint32_t spikard_abi_version(void) { return SPIKARD_ABI_VERSION; }
+
+const char *spikard_version(void) { return SPIKARD_VERSION; }
+
+const char *spikard_strerror(int code) {
+    switch (code) {
+    case SPIKARD_OK: return "SPIKARD_OK: success";
+    case SPIKARD_EINVAL: return "SPIKARD_EINVAL: invalid argument";
+    case SPIKARD_EBADHANDLE: return "SPIKARD_EBADHANDLE: unknown app handle or request id";
+    case SPIKARD_EVERSION: return "SPIKARD_EVERSION: unsupported configuration document version";
+    case SPIKARD_ECONFIG: return "SPIKARD_ECONFIG: invalid configuration document";
+    case SPIKARD_ETIMEOUT: return "SPIKARD_ETIMEOUT: timed out";
+    case SPIKARD_ESTATE: return "SPIKARD_ESTATE: not valid in the current state";
+    case SPIKARD_ERANGE: return "SPIKARD_ERANGE: buffer too small";
+    case SPIKARD_ECLOSED: return "SPIKARD_ECLOSED: app shut down";
+    case SPIKARD_EIO: return "SPIKARD_EIO: operating-system error";
+    case SPIKARD_ENOTIMPL: return "SPIKARD_ENOTIMPL: not implemented in this version";
+    case SPIKARD_EINTERNAL: return "SPIKARD_EINTERNAL: internal error";
+    }
+    return "SPIKARD_E?: unknown error code";
+}
+
+/* ---- wake-up descriptors -------------------------------------------------- */
+
+/* A descriptor pair that is readable while signalled: an eventfd on Linux
+ * (r == w), a pipe elsewhere. Both ends non-blocking and close-on-exec. */
+static int fd_make(int *r, int *w) {
+#ifdef __linux__
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return -1;
+    *r = *w = fd;
+    return 0;
+#else
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
+        fcntl(p[i], F_SETFD, FD_CLOEXEC);
+    }
+    *r = p[0];
+    *w = p[1];
+    return 0;
+#endif
+}
+
+static void fd_signal(int w) {
+    uint64_t one = 1;
+    while (write(w, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+}
+
+static void fd_drain(int r, int w) {
+    char buf[64];
+    for (;;) {
+        ssize_t n = read(r, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || r == w) return;
+    }
+}
+
+static void fd_close(int r, int w) {
+    if (r >= 0) close(r);
+    if (w >= 0 && w != r) close(w);
+}
+
+/* ---- the request table ---------------------------------------------------- */
+
+struct sk_app {
+    int64_t handle;
+    int64_t timeout_ms;
+    int refs;   /* the Go app, each live block, each waiting spikard_next */
+    int closed; /* shut down: the queue takes nothing more */
+    int freed;  /* spikard_app_free was called */
+    sk_block *qhead, *qtail;
+    sk_block *live;
+    pthread_cond_t cond;
+    int waiters;
+    int rfd, wfd;
+    int ready_on;
+    sk_app *next;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static sk_app *g_apps;
+static size_t g_live_apps, g_live_blocks;
+
+/* Request ids: the slot index in the low 32 bits, the slot's generation
+ * (never 0) in the high ones. A stale id finds a newer generation, an
+ * unissued one a bigger index or generation. Slots live in chunks that are
+ * never freed. */
+typedef struct sk_slot {
+    uint32_t gen;
+    uint32_t next_free;
+    sk_block *b;
+} sk_slot;
+
+#define SLOT_CHUNK 4096u
+#define SLOT_CHUNKS 4096u /* 16M requests in flight at most */
+#define NO_SLOT 0xFFFFFFFFu
+
+static sk_slot *g_chunks[SLOT_CHUNKS];
+static uint32_t g_nslots;
+static uint32_t g_free_slot = NO_SLOT;
+
+static sk_slot *slot_at(uint32_t i) { return &g_chunks[i / SLOT_CHUNK][i % SLOT_CHUNK]; }
+
+static uint64_t slot_alloc(sk_block *b) {
+    uint32_t i;
+    if (g_free_slot != NO_SLOT) {
+        i = g_free_slot;
+        g_free_slot = slot_at(i)->next_free;
+    } else {
+        if (g_nslots == SLOT_CHUNK * SLOT_CHUNKS) return 0;
+        if (g_nslots % SLOT_CHUNK == 0) {
+            sk_slot *c = calloc(SLOT_CHUNK, sizeof *c);
+            if (c == NULL) return 0;
+            g_chunks[g_nslots / SLOT_CHUNK] = c;
+        }
+        i = g_nslots++;
+    }
+    sk_slot *s = slot_at(i);
+    if (++s->gen == 0) s->gen = 1;
+    s->b = b;
+    return ((uint64_t)s->gen << 32) | i;
+}
+
+/* The block of an id, or NULL with the code: SPIKARD_ESTATE for a finished
+ * request, SPIKARD_EBADHANDLE for an id never issued. */
+static sk_block *slot_get(uint64_t id, int *code) {
+    uint32_t i = (uint32_t)id, gen = (uint32_t)(id >> 32);
+    if (gen == 0 || i >= g_nslots) {
+        *code = SPIKARD_EBADHANDLE;
+        return NULL;
+    }
+    sk_slot *s = slot_at(i);
+    if (s->gen == gen && s->b != NULL) return s->b;
+    *code = gen <= s->gen ? SPIKARD_ESTATE : SPIKARD_EBADHANDLE;
+    return NULL;
+}
+
+static void slot_release(uint64_t id) {
+    uint32_t i = (uint32_t)id;
+    sk_slot *s = slot_at(i);
+    s->b = NULL;
+    s->next_free = g_free_slot;
+    g_free_slot = i;
+}
+
+static sk_app *find_app(int64_t h) {
+    for (sk_app *a = g_apps; a != NULL; a = a->next)
+        if (a->handle == h) return a;
+    return NULL;
+}
+
+/* Drops a reference; the last one frees the app. Under g_lock. */
+static void app_unref(sk_app *a) {
+    if (--a->refs > 0) return;
+    pthread_cond_destroy(&a->cond);
+    free(a);
+    g_live_apps--;
+}
+
+static void queue_remove(sk_block *b) {
+    sk_app *a = b->app;
+    if (!b->in_queue) return;
+    if (b->qprev) b->qprev->qnext = b->qnext;
+    else a->qhead = b->qnext;
+    if (b->qnext) b->qnext->qprev = b->qprev;
+    else a->qtail = b->qprev;
+    b->qprev = b->qnext = NULL;
+    b->in_queue = 0;
+    if (a->qhead == NULL && a->ready_on) {
+        fd_drain(a->rfd, a->wfd);
+        a->ready_on = 0;
+    }
+}
+
+/* Forgets a block: its id, its app reference. Under g_lock; the caller
+ * frees the memory (block_dispose) after unlocking. */
+static void block_forget(sk_block *b) {
+    sk_app *a = b->app;
+    queue_remove(b);
+    if (b->lprev) b->lprev->lnext = b->lnext;
+    else a->live = b->lnext;
+    if (b->lnext) b->lnext->lprev = b->lprev;
+    slot_release(b->req.id);
+    g_live_blocks--;
+    app_unref(a);
+}
+
+static void block_dispose(sk_block *b) {
+    for (sk_task *t = b->tasks, *next; t != NULL; t = next) {
+        next = t->next;
+        free(t->handler);
+        free(t->payload);
+        free(t);
+    }
+    free(b->ans);
+    free(b);
+}
+
+static uint32_t state_of(sk_block *b) { return __atomic_load_n(&b->state, __ATOMIC_ACQUIRE); }
+
+static int cas_state(sk_block *b, uint32_t from, uint32_t to) {
+    return __atomic_compare_exchange_n(&b->state, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* ---- called by Go ----------------------------------------------------------- */
+
+sk_app *spikard__app_new(int64_t handle, int64_t timeout_ms) {
+    sk_app *a = calloc(1, sizeof *a);
+    if (a == NULL) return NULL;
+    a->handle = handle;
+    a->timeout_ms = timeout_ms;
+    a->refs = 1;
+    a->rfd = a->wfd = -1;
+#if defined(__APPLE__)
+    pthread_cond_init(&a->cond, NULL);
+#else
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cond, &attr);
+    pthread_condattr_destroy(&attr);
+#endif
+    pthread_mutex_lock(&g_lock);
+    a->next = g_apps;
+    g_apps = a;
+    g_live_apps++;
+    pthread_mutex_unlock(&g_lock);
+    return a;
+}
+
+/* The end of a shutdown: the queue takes nothing more; waiters and event
+ * loops wake up to learn SPIKARD_ECLOSED. */
+void spikard__app_close(sk_app *a) {
+    pthread_mutex_lock(&g_lock);
+    a->closed = 1;
+    pthread_cond_broadcast(&a->cond);
+    if (a->rfd >= 0 && !a->ready_on) {
+        fd_signal(a->wfd);
+        a->ready_on = 1;
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* spikard_app_free: forget the handle, free the requests held for the host
+ * (timed out or cut off), close the ready descriptor. Blocks owned by Go
+ * handlers keep the app alive until they are freed. */
+void spikard__app_free(sk_app *a) {
+    sk_block *drop = NULL;
+    pthread_mutex_lock(&g_lock);
+    a->closed = a->freed = 1;
+    for (sk_app **pp = &g_apps; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == a) {
+            *pp = a->next;
+            break;
+        }
+    }
+    pthread_cond_broadcast(&a->cond);
+    for (sk_block *b = a->live, *next; b != NULL; b = next) {
+        next = b->lnext;
+        uint32_t st = state_of(b);
+        if (st == SK_TIMEDOUT || st == SK_ABORTED) {
+            block_forget(b);
+            b->onext = drop;
+            drop = b;
+        }
+    }
+    fd_close(a->rfd, a->wfd);
+    a->rfd = a->wfd = -1;
+    a->ready_on = 0;
+    app_unref(a);
+    pthread_mutex_unlock(&g_lock);
+    while (drop != NULL) {
+        sk_block *next = drop->onext;
+        block_dispose(drop);
+        drop = next;
+    }
+}
+
+/* A block of `size` bytes (at least SK_HEAD) with its id, in state SK_NEW
+ * until spikard__enqueue or spikard__call hands it over (so that an id
+ * guessed meanwhile cannot claim it); the caller fills the view from
+ * SK_HEAD on. NULL when the app is shut down. */
+sk_block *spikard__block_new(sk_app *a, size_t size) {
+    sk_block *b = malloc(size);
+    if (b == NULL) return NULL;
+    memset(b, 0, SK_HEAD);
+    pthread_mutex_lock(&g_lock);
+    uint64_t id = a->closed ? 0 : slot_alloc(b);
+    if (id == 0) {
+        pthread_mutex_unlock(&g_lock);
+        free(b);
+        return NULL;
+    }
+    b->req.id = id;
+    b->req.size = sizeof(spikard_request);
+    b->req.app = a->handle;
+    b->state = SK_NEW;
+    b->app = a;
+    b->lnext = a->live;
+    if (a->live) a->live->lprev = b;
+    a->live = b;
+    a->refs++;
+    g_live_blocks++;
+    pthread_mutex_unlock(&g_lock);
+    return b;
+}
+
+/* Hands a SK_NEW block over to its app's queue. -1: the app is shut down
+ * (the caller frees the block). 0 also when a shutdown cancelled the block
+ * first: the caller's wait learns it. */
+int spikard__enqueue(sk_block *b) {
+    sk_app *a = b->app;
+    int wake = 0;
+    pthread_mutex_lock(&g_lock);
+    if (a->closed) {
+        pthread_mutex_unlock(&g_lock);
+        return -1;
+    }
+    if (cas_state(b, SK_NEW, SK_QUEUED)) {
+        b->qprev = a->qtail;
+        b->qnext = NULL;
+        if (a->qtail) a->qtail->qnext = b;
+        else a->qhead = b;
+        a->qtail = b;
+        b->in_queue = 1;
+        wake = a->waiters > 0;
+        if (a->rfd >= 0 && !a->ready_on) {
+            /* under the lock: readiness must change with the queue */
+            fd_signal(a->wfd);
+            a->ready_on = 1;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    /* Signalled after unlocking, so that the woken thread does not wait for
+     * the lock at once. The app cannot be freed meanwhile: b holds it. */
+    if (wake) pthread_cond_signal(&a->cond);
+    return 0;
+}
+
+/* The handler timeout. Returns the state after it: SK_CANCELLED (the Go
+ * handler frees the block), SK_TIMEDOUT (the block is the host's now: do not
+ * touch it), or SK_ANSWERED / SK_ABORTED (a wake-up is on its way). */
+uint32_t spikard__expire(sk_block *b) {
+    pthread_mutex_lock(&g_lock);
+    uint32_t st = state_of(b);
+    if (st == SK_QUEUED) {
+        queue_remove(b);
+        __atomic_store_n(&b->state, SK_CANCELLED, __ATOMIC_RELEASE);
+        st = SK_CANCELLED;
+    } else if (st == SK_DELIVERED) {
+        st = cas_state(b, SK_DELIVERED, SK_TIMEDOUT) ? SK_TIMEDOUT : state_of(b);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return st;
+}
+
+/* A shutdown cuts the request off: SK_CANCELLED or SK_ABORTED as for
+ * spikard__expire, 0 when it was answered meanwhile (nothing changed). */
+uint32_t spikard__abort(sk_block *b) {
+    uint32_t st = 0;
+    pthread_mutex_lock(&g_lock);
+    uint32_t now = state_of(b);
+    if (now == SK_QUEUED || now == SK_NEW) {
+        queue_remove(b);
+        __atomic_store_n(&b->state, SK_CANCELLED, __ATOMIC_RELEASE);
+        st = SK_CANCELLED;
+    } else if (cas_state(b, SK_DELIVERED, SK_ABORTED)) {
+        st = SK_ABORTED;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return st;
+}
+
+/* Frees a block the Go handler owns (answered or cancelled). */
+void spikard__block_free(sk_block *b) {
+    pthread_mutex_lock(&g_lock);
+    block_forget(b);
+    pthread_mutex_unlock(&g_lock);
+    block_dispose(b);
+}
+
+/* ---- the outbox: answers given outside a callback, for Go's collector ----- */
+
+static sk_block *g_out_head, *g_out_tail;
+static int g_out_r = -1, g_out_w = -1;
+static int g_out_signalled;
+static pthread_once_t g_out_once = PTHREAD_ONCE_INIT;
+
+static void out_init(void) {
+    if (fd_make(&g_out_r, &g_out_w) != 0) g_out_r = g_out_w = -1;
+}
+
+/* The descriptor the collector waits on (readable when the outbox has
+ * answers); -1 if it could not be made. */
+int spikard__outbox_fd(void) {
+    pthread_once(&g_out_once, out_init);
+    return g_out_r;
+}
+
+/* Takes every answer in the outbox, linked by onext. */
+/* Takes every answer in the outbox, linked by onext. The collector reads
+ * the descriptor (which resets it) before calling this; a push that comes
+ * after signals it again, so no wake-up is lost (at worst one is spurious). */
+sk_block *spikard__collect(void) {
+    pthread_mutex_lock(&g_lock);
+    sk_block *h = g_out_head;
+    g_out_head = g_out_tail = NULL;
+    g_out_signalled = 0;
+    pthread_mutex_unlock(&g_lock);
+    return h;
+}
+
+/* Under g_lock. Returns 1 when the caller must signal the collector (after
+ * unlocking). */
+static int outbox_push(sk_block *b) {
+    b->onext = NULL;
+    if (g_out_tail) g_out_tail->onext = b;
+    else g_out_head = b;
+    g_out_tail = b;
+    if (g_out_signalled) return 0;
+    g_out_signalled = 1;
+    return 1;
+}
+
+/* ---- callbacks ------------------------------------------------------------- */
+
+/* What the thread is doing for the callback handler it runs. */
+typedef struct callback_slot {
+    sk_block *b; /* the request of the running callback; NULL: none */
+    spikard__answer answer;
+    char *buf; /* holds the answer's bytes; the thread's, freed when it exits */
+    size_t cap;
+} callback_slot;
+
+static __thread callback_slot cb;
+
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+static void free_buf(void *p) { free(p); }
+static void make_key(void) { pthread_key_create(&buf_key, free_buf); }
+
+static char *reserve(size_t n) {
+    if (n <= cb.cap && cb.buf != NULL) return cb.buf;
+    char *b = realloc(cb.buf, n ? n : 1);
+    if (b == NULL) return NULL;
+    pthread_once(&buf_once, make_key);
+    pthread_setspecific(buf_key, b);
+    cb.buf = b;
+    cb.cap = n;
+    return b;
+}
+
+/* Runs a callback handler. An answer given inside it is left in b->cb (C
+ * memory: the caller's Go stack is never written from C). */
+void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data) {
+    callback_slot saved = cb; /* a handler never runs inside another, but stay correct */
+    if (cb.cap > (1u << 20)) { /* do not keep a huge answer's buffer */
+        free(cb.buf);
+        pthread_once(&buf_once, make_key);
+        pthread_setspecific(buf_key, NULL);
+        cb.buf = NULL;
+        cb.cap = 0;
+    }
+    cb.b = b;
+    cb.answer.state = 0;
+    if (cas_state(b, SK_NEW, SK_DELIVERED)) /* else cancelled by a shutdown: the caller's wait learns it */
+        ((spikard_handler_fn)fn)(&b->req, (void *)data);
+    b->cb = cb.answer;
+    saved.buf = cb.buf;
+    saved.cap = cb.cap;
+    cb = saved;
+}
+
+void spikard__free_data(uintptr_t fn, uintptr_t data) { ((spikard_free_fn)fn)((void *)data); }
+
+/* ---- the queue --------------------------------------------------------------- */
+
+/* Moves up to cap queued requests into out. Under g_lock. */
+static size_t take(sk_app *a, spikard_request *out, size_t cap) {
+    size_t n = 0;
+    while (n < cap && a->qhead != NULL) {
+        sk_block *b = a->qhead;
+        queue_remove(b);
+        __atomic_store_n(&b->state, SK_DELIVERED, __ATOMIC_RELEASE);
+        out[n++] = b->req;
+    }
+    return n;
+}
+
+static int next_args(const char *fn, spikard_request *out, size_t cap, size_t *out_n) {
+    if (out_n != NULL) *out_n = 0;
+    if (out == NULL || out_n == NULL || cap == 0)
+        return fail(SPIKARD_EINVAL, "%s: out and out_n are required and cap must not be 0", fn);
+    return 0;
+}
+
+int spikard_next(int64_t app, int timeout_ms, spikard_request *out, size_t cap, size_t *out_n) {
+    int rc = next_args("spikard_next", out, cap, out_n);
+    if (rc != 0) return rc;
+    struct timespec deadline;
+    if (timeout_ms > 0) {
+#if defined(__APPLE__)
+        clock_gettime(CLOCK_REALTIME, &deadline);
+#else
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+#endif
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&g_lock);
+    sk_app *a = find_app(app);
+    if (a == NULL) {
+        pthread_mutex_unlock(&g_lock);
+        return fail(SPIKARD_EBADHANDLE, "spikard_next: %lld is not a live app handle", (long long)app);
+    }
+    a->refs++;
+    for (;;) {
+        size_t n = take(a, out, cap);
+        if (n > 0) {
+            *out_n = n;
+            if (a->qhead != NULL && a->waiters > 0) pthread_cond_signal(&a->cond); /* pass the baton */
+            rc = SPIKARD_OK;
+            break;
+        }
+        if (a->closed) {
+            rc = fail(SPIKARD_ECLOSED, "spikard_next: app %lld was shut down", (long long)app);
+            break;
+        }
+        if (timeout_ms == 0) {
+            rc = fail(SPIKARD_ETIMEOUT, "spikard_next: no request queued");
+            break;
+        }
+        int w;
+        a->waiters++;
+        if (timeout_ms < 0) w = pthread_cond_wait(&a->cond, &g_lock);
+        else w = pthread_cond_timedwait(&a->cond, &g_lock, &deadline);
+        a->waiters--;
+        if (w == ETIMEDOUT && a->qhead == NULL && !a->closed) {
+            rc = fail(SPIKARD_ETIMEOUT, "spikard_next: no request within %d ms", timeout_ms);
+            break;
+        }
+    }
+    app_unref(a);
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+int spikard_try_next(int64_t app, spikard_request *out, size_t cap, size_t *out_n) {
+    int rc = next_args("spikard_try_next", out, cap, out_n);
+    if (rc != 0) return rc;
+    pthread_mutex_lock(&g_lock);
+    sk_app *a = find_app(app);
+    if (a == NULL) {
+        rc = fail(SPIKARD_EBADHANDLE, "spikard_try_next: %lld is not a live app handle", (long long)app);
+    } else {
+        *out_n = take(a, out, cap);
+        if (*out_n == 0 && a->closed)
+            rc = fail(SPIKARD_ECLOSED, "spikard_try_next: app %lld was shut down", (long long)app);
+        else if (a->qhead != NULL && a->waiters > 0)
+            pthread_cond_signal(&a->cond);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+int spikard_app_ready_fd(int64_t app, int *out_fd) {
+    if (out_fd == NULL) return fail(SPIKARD_EINVAL, "spikard_app_ready_fd: out_fd is required");
+    int rc = SPIKARD_OK;
+    pthread_mutex_lock(&g_lock);
+    sk_app *a = find_app(app);
+    if (a == NULL) {
+        rc = fail(SPIKARD_EBADHANDLE, "spikard_app_ready_fd: %lld is not a live app handle", (long long)app);
+    } else {
+        if (a->rfd < 0) {
+            if (fd_make(&a->rfd, &a->wfd) != 0) {
+                rc = fail(SPIKARD_EIO, "spikard_app_ready_fd: %s", strerror(errno));
+                a->rfd = a->wfd = -1;
+            } else if (a->qhead != NULL || a->closed) {
+                fd_signal(a->wfd);
+                a->ready_on = 1;
+            }
+        }
+        if (rc == SPIKARD_OK) *out_fd = a->rfd;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+/* ---- answers ----------------------------------------------------------------- */
+
+static int token_char(unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* The header block: "Name: value" lines separated by "\n", a "\r" before
+ * the "\n" ignored, empty lines skipped. The Go side (headers.go) reads it
+ * with the same rules. */
+static int check_headers(const char *h, size_t n) {
+    size_t line = 0, i = 0;
+    while (i < n) {
+        size_t start = i, end;
+        line++;
+        while (i < n && h[i] != '\n') i++;
+        end = i;
+        if (i < n) i++;
+        if (end > start && h[end - 1] == '\r') end--;
+        if (end == start) continue;
+        size_t colon = start;
+        while (colon < end && h[colon] != ':') colon++;
+        if (colon == end || colon == start)
+            return fail(SPIKARD_EINVAL, "spikard_respond: headers: line %zu: want \"Name: value\"", line);
+        for (size_t k = start; k < colon; k++)
+            if (!token_char((unsigned char)h[k]))
+                return fail(SPIKARD_EINVAL, "spikard_respond: headers: line %zu: \"%.*s\" is not a valid header name",
+                            line, (int)(colon - start), h + start);
+        for (size_t k = colon + 1; k < end; k++) {
+            unsigned char c = (unsigned char)h[k];
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return fail(SPIKARD_EINVAL,
+                            "spikard_respond: headers: line %zu: header %.*s: control character %#x in the value",
+                            line, (int)(colon - start), h + start, c);
+        }
+    }
+    return 0;
+}
+
+/* Records an answer given inside the request's own callback. 1: done (rc
+ * set); 0: take the ordinary path. */
+static int answer_in_callback(const char *fn, uint64_t id, int kind, int status, const char *h, size_t hlen,
+                              const char *body, size_t blen, int *rc) {
+    if (cb.b == NULL || cb.b->req.id != id) return 0;
+    if (cb.answer.state != 0) {
+        *rc = fail(SPIKARD_ESTATE, "%s: request %llu was already answered", fn, (unsigned long long)id);
+        return 1;
+    }
+    if (!cas_state(cb.b, SK_DELIVERED, SK_ANSWERED)) return 0; /* finished meanwhile: the ordinary path says how */
+    char *buf = reserve(hlen + blen);
+    if (buf == NULL) {
+        __atomic_store_n(&cb.b->state, SK_DELIVERED, __ATOMIC_RELEASE);
+        *rc = fail(SPIKARD_EINTERNAL, "%s: out of memory", fn);
+        return 1;
+    }
+    if (hlen) memcpy(buf, h, hlen);
+    if (blen) memcpy(buf + hlen, body, blen);
+    cb.answer.state = kind;
+    cb.answer.status = status;
+    cb.answer.headers = buf;
+    cb.answer.headers_len = hlen;
+    cb.answer.body = buf + hlen;
+    cb.answer.body_len = blen;
+    *rc = SPIKARD_OK;
+    return 1;
+}
+
+static int answer(const char *fn, uint64_t id, int kind, int status, const char *h, size_t hlen,
+                  const char *body, size_t blen) {
+    int rc;
+    if (answer_in_callback(fn, id, kind, status, h, hlen, body, blen, &rc)) return rc;
+
+    /* Copy first: the lock is not held while copying bodies. */
+    char *copy = malloc(hlen + blen + 1);
+    if (copy == NULL) return fail(SPIKARD_EINTERNAL, "%s: out of memory", fn);
+    if (hlen) memcpy(copy, h, hlen);
+    if (blen) memcpy(copy + hlen, body, blen);
+
+    sk_block *drop = NULL;
+    int wake = 0;
+    pthread_mutex_lock(&g_lock);
+    sk_block *b = slot_get(id, &rc);
+    if (b == NULL) {
+        pthread_mutex_unlock(&g_lock);
+        free(copy);
+        if (rc == SPIKARD_EBADHANDLE)
+            return fail(rc, "%s: %llu is not a request id this library issued", fn, (unsigned long long)id);
+        return fail(rc, "%s: request %llu was already answered (or its app was freed)", fn, (unsigned long long)id);
+    }
+    uint32_t st = state_of(b);
+    if (st == SK_NEW) {
+        pthread_mutex_unlock(&g_lock);
+        free(copy);
+        return fail(SPIKARD_EBADHANDLE, "%s: %llu is not a request the library handed over", fn, (unsigned long long)id);
+    }
+    if ((st == SK_QUEUED || st == SK_DELIVERED) && cas_state(b, st, SK_ANSWERED)) {
+        queue_remove(b);
+        b->ans_kind = (uint32_t)kind;
+        b->ans_status = status;
+        b->ans = copy;
+        b->ans_hlen = hlen;
+        b->ans_blen = blen;
+        wake = outbox_push(b);
+        rc = SPIKARD_OK;
+    } else if (st == SK_TIMEDOUT) {
+        block_forget(b);
+        drop = b;
+        rc = fail(SPIKARD_ETIMEOUT,
+                  "%s: request %llu was answered 504 by the core after the handler timeout (%lld ms); this answer is dropped",
+                  fn, (unsigned long long)id, (long long)b->app->timeout_ms);
+    } else if (st == SK_ABORTED) {
+        block_forget(b);
+        drop = b;
+        rc = fail(SPIKARD_ECLOSED, "%s: request %llu was cut off by the app's shutdown and answered 503; this answer is dropped",
+                  fn, (unsigned long long)id);
+    } else {
+        rc = fail(SPIKARD_ESTATE, "%s: request %llu was already answered", fn, (unsigned long long)id);
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (wake) fd_signal(g_out_w);
+    if (rc != SPIKARD_OK) free(copy);
+    if (drop != NULL) block_dispose(drop);
+    return rc;
+}
+
+int spikard_respond(uint64_t id, int status, const char *headers, size_t headers_len, const char *body,
+                    size_t body_len) {
+    if (status < 100 || status > 599)
+        return fail(SPIKARD_EINVAL, "spikard_respond: status %d is not an HTTP status (100-599)", status);
+    if ((headers == NULL && headers_len > 0) || (body == NULL && body_len > 0))
+        return fail(SPIKARD_EINVAL, "spikard_respond: a NULL buffer with a non-zero length");
+    int rc = check_headers(headers, headers_len);
+    if (rc != 0) return rc;
+    return answer("spikard_respond", id, 1, status, headers, headers_len, body, body_len);
+}
+
+int spikard_respond_error(uint64_t id, const char *message) {
+    size_t n = message ? strlen(message) : 0;
+    return answer("spikard_respond_error", id, 2, 500, NULL, 0, message, n);
+}
+
+int spikard_continue(uint64_t id, const char *changes, size_t changes_len) {
+    if (changes == NULL && changes_len > 0)
+        return fail(SPIKARD_EINVAL, "spikard_continue: a NULL buffer with a non-zero length");
+    return answer("spikard_continue", id, 3, 0, NULL, 0, changes, changes_len);
+}
+
+int spikard_background(uint64_t id, const char *handler, const char *payload, size_t payload_len) {
+    if (handler == NULL || handler[0] == 0)
+        return fail(SPIKARD_EINVAL, "spikard_background: handler is required");
+    if (payload == NULL && payload_len > 0)
+        return fail(SPIKARD_EINVAL, "spikard_background: a NULL buffer with a non-zero length");
+    sk_task *t = calloc(1, sizeof *t);
+    if (t == NULL) return fail(SPIKARD_EINTERNAL, "spikard_background: out of memory");
+    t->handler = strdup(handler);
+    t->payload_len = payload_len ? payload_len : 4;
+    t->payload = malloc(t->payload_len);
+    if (t->handler == NULL || t->payload == NULL) {
+        free(t->handler);
+        free(t->payload);
+        free(t);
+        return fail(SPIKARD_EINTERNAL, "spikard_background: out of memory");
+    }
+    memcpy(t->payload, payload_len ? payload : "null", t->payload_len);
+    int rc = SPIKARD_OK;
+    pthread_mutex_lock(&g_lock);
+    sk_block *b = slot_get(id, &rc);
+    uint32_t st = b ? state_of(b) : 0;
+    if (b == NULL && rc == SPIKARD_ESTATE) {
+        fail(rc, "spikard_background: request %llu was already answered", (unsigned long long)id);
+    } else if (b == NULL || st == SK_NEW) {
+        rc = SPIKARD_EBADHANDLE;
+        fail(rc, "spikard_background: %llu is not a request the library handed over", (unsigned long long)id);
+    } else if (st != SK_QUEUED && st != SK_DELIVERED) {
+        rc = fail(SPIKARD_ESTATE, "spikard_background: request %llu was already answered (ask for background work before answering)",
+                  (unsigned long long)id);
+    } else {
+        sk_task **tail = &b->tasks;
+        while (*tail) tail = &(*tail)->next;
+        *tail = t;
+        t = NULL;
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (t != NULL) {
+        free(t->handler);
+        free(t->payload);
+        free(t);
+    }
+    return rc;
+}
+
+/* For tests: what is still alive. */
+sk_live spikard__live(void) {
+    pthread_mutex_lock(&g_lock);
+    sk_live l = {g_live_apps, g_live_blocks};
+    pthread_mutex_unlock(&g_lock);
+    return l;
+}

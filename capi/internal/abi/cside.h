@@ -1,0 +1,89 @@
+/* Internal to libspikard: the C half of the ABI (cside.c). Not API. */
+#ifndef SPIKARD_CSIDE_H
+#define SPIKARD_CSIDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spikard.h"
+
+#define SPIKARD__HIDDEN __attribute__((visibility("hidden")))
+
+/* Request states (sk_block.state). */
+enum {
+    SK_NEW = 7,       /* being filled by Go: not handed to the host yet, not answerable */
+    SK_QUEUED = 1,    /* waiting in its app's queue; the host has not seen it */
+    SK_DELIVERED = 2, /* the host holds the view */
+    SK_ANSWERED = 3,  /* the host answered; the Go handler owns the block */
+    SK_TIMEDOUT = 4,  /* the client got 504; the host's late answer frees the block */
+    SK_ABORTED = 5,   /* the client got 503 (shutdown); likewise */
+    SK_CANCELLED = 6  /* dropped before the host saw it; the Go handler frees the block */
+};
+
+typedef struct sk_app sk_app;
+
+/* An answer given inside a callback handler, on the handler's thread: its
+ * bytes live in a per-thread buffer until the thread's next callback. */
+typedef struct spikard__answer {
+    int state; /* 0 none, 1 spikard_respond, 2 spikard_respond_error (body = message),
+                  3 spikard_continue (body = changes) */
+    int status;
+    const char *headers;
+    size_t headers_len;
+    const char *body;
+    size_t body_len;
+} spikard__answer;
+
+/* Background work asked for during a request (spikard_background). */
+typedef struct sk_task {
+    struct sk_task *next;
+    char *handler; /* NUL-terminated */
+    char *payload; /* payload_len bytes of JSON */
+    size_t payload_len;
+} sk_task;
+
+/* One request: the view handed to the host, the library's bookkeeping, then
+ * the strings (written by Go at SK_HEAD). One malloc per request. */
+typedef struct sk_block {
+    spikard_request req; /* first: &block->req is what a callback receives */
+    uint32_t state;      /* atomic; changed under the lock except by the in-callback fast path */
+    uint32_t in_queue;
+    uint32_t ans_kind; /* 1 spikard_respond, 2 spikard_respond_error, 3 spikard_continue */
+    int ans_status;
+    char *ans; /* malloc'd: headers then body (or the error message) */
+    size_t ans_hlen, ans_blen;
+    sk_app *app;
+    sk_task *tasks;                 /* in the order asked for */
+    spikard__answer cb;             /* the answer given inside its callback (spikard__call) */
+    struct sk_block *qprev, *qnext; /* the app's queue */
+    struct sk_block *lprev, *lnext; /* the app's live blocks */
+    struct sk_block *onext;         /* the outbox */
+    char data[];
+} sk_block;
+
+enum { SK_HEAD = offsetof(sk_block, data) };
+
+SPIKARD__HIDDEN void spikard__set_error(const char *msg, size_t n);
+
+SPIKARD__HIDDEN sk_app *spikard__app_new(int64_t handle, int64_t timeout_ms);
+SPIKARD__HIDDEN void spikard__app_close(sk_app *a);
+SPIKARD__HIDDEN void spikard__app_free(sk_app *a);
+
+SPIKARD__HIDDEN sk_block *spikard__block_new(sk_app *a, size_t size);
+SPIKARD__HIDDEN int spikard__enqueue(sk_block *b);
+SPIKARD__HIDDEN uint32_t spikard__expire(sk_block *b);
+SPIKARD__HIDDEN uint32_t spikard__abort(sk_block *b);
+SPIKARD__HIDDEN void spikard__block_free(sk_block *b);
+
+SPIKARD__HIDDEN int spikard__outbox_fd(void);
+SPIKARD__HIDDEN sk_block *spikard__collect(void);
+
+SPIKARD__HIDDEN void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data);
+SPIKARD__HIDDEN void spikard__free_data(uintptr_t fn, uintptr_t data);
+
+typedef struct sk_live {
+    size_t apps, blocks;
+} sk_live;
+SPIKARD__HIDDEN sk_live spikard__live(void);
+
+#endif

@@ -1,0 +1,47 @@
+package abi
+
+import "bytes"
+
+// The response header block of spikard_respond: "Name: value" lines
+// separated by "\n"; a "\r" before the "\n" is ignored, empty lines are
+// skipped, spaces and tabs around the value are trimmed.
+
+// forEachHeader calls fn for each header of a block that spikard_respond
+// checked (check_headers in cside.c: every non-empty line has a colon after
+// a non-empty token).
+func forEachHeader(b []byte, fn func(name, value []byte)) {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		i := bytes.IndexByte(line, ':')
+		fn(line[:i], bytes.Trim(line[i+1:], " \t"))
+	}
+}
+
+// equalFold compares an ASCII header name case-insensitively.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c, d := b[i], s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}

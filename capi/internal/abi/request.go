@@ -1,0 +1,416 @@
+package abi
+
+/*
+#include <stdlib.h>
+#include "cside.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/spikard/spikard-go/core/app"
+	"github.com/spikard/spikard-go/core/problem"
+	"github.com/valyala/fasthttp"
+)
+
+// The request plane is in C (cside.c): the blocks, their ids and states,
+// the queues and the answers' outbox. This side creates a block per request,
+// hands it to the host, waits on a channel for the collector (or the
+// in-callback answer, or the timeout, or a shutdown) and writes the answer.
+
+const blockHead = uintptr(C.SK_HEAD)
+
+// outcome tells a waiting handler what woke it.
+type outcome uint8
+
+const (
+	oAnswered outcome = iota + 1 // the collector found its answer
+	oAborted                     // a shutdown cut it off
+)
+
+// pending is a request whose handler goroutine waits for the host.
+type pending struct {
+	id   uint64 // a copy: the block may be the host's (and freed) while p is still referenced
+	b    *C.sk_block
+	app  *App
+	done chan struct{} // one token, sent after outcome is written
+	// Written before the token.
+	outcome outcome
+	// after oAborted: SK_CANCELLED (the handler frees the block) or
+	// SK_ABORTED (the block is the host's)
+	abortState C.uint32_t
+}
+
+// waiting maps request ids to waiting handlers, for the collector and for
+// shutdowns. A handler removes its entry before it frees its block or gives
+// it up to the host, so a block reached through this map is alive.
+var waiting = struct {
+	sync.Mutex
+	m map[uint64]*pending
+}{m: map[uint64]*pending{}}
+
+var valuesPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// newBlock copies the request into a new C block, or returns nil when the
+// app is shut down.
+func (a *App) newBlock(c *app.Ctx, b *binding) *C.sk_block {
+	fctx := c.Fast()
+	vp, hp := valuesPool.Get().(*[]byte), valuesPool.Get().(*[]byte)
+	values := c.AppendValues((*vp)[:0])
+	headers := requestHeaders(fctx, (*hp)[:0])
+	defer func() {
+		*vp, *hp = values[:0], headers[:0]
+		valuesPool.Put(vp)
+		valuesPool.Put(hp)
+	}()
+	method := fctx.Method()
+	path := fctx.Path()
+	query := fctx.URI().QueryString()
+	rid := c.RequestID()
+	body := fctx.Request.Body()
+
+	n := blockHead + uintptr(len(b.name)+len(method)+len(path)+len(query)+len(headers)+len(rid)+len(values)+len(body)) + 8
+	blk := C.spikard__block_new(a.cs, C.size_t(n))
+	if blk == nil {
+		return nil
+	}
+	mem := unsafe.Pointer(blk)
+	buf := unsafe.Slice((*byte)(mem), n)
+	off := blockHead
+	put := func(s []byte) (*C.char, C.size_t) {
+		p := unsafe.Pointer(&buf[off])
+		copy(buf[off:], s)
+		buf[off+uintptr(len(s))] = 0
+		off += uintptr(len(s)) + 1
+		return (*C.char)(p), C.size_t(len(s))
+	}
+	r := &blk.req
+	r.kind = C.uint32_t(C.SPIKARD_KIND_HTTP)
+	r.tag = C.uint64_t(b.tag)
+	r.handler, r.handler_len = put(unsafe.Slice(unsafe.StringData(b.name), len(b.name)))
+	r.method, r.method_len = put(method)
+	r.path, r.path_len = put(path)
+	r.query, r.query_len = put(query)
+	r.headers, r.headers_len = put(headers)
+	r.request_id, r.request_id_len = put(unsafe.Slice(unsafe.StringData(rid), len(rid)))
+	r.values, r.values_len = put(values)
+	r.body, r.body_len = put(body)
+	return blk
+}
+
+// requestHeaders renders the request's headers as the core holds them (so
+// that what a hook changed is what later invocations see): "Name: value"
+// lines separated by CRLF, in order, names in canonical case.
+func requestHeaders(fctx *fasthttp.RequestCtx, b []byte) []byte {
+	for k, v := range fctx.Request.Header.All() {
+		if len(b) > 0 {
+			b = append(b, "\r\n"...)
+		}
+		b = append(b, k...)
+		b = append(b, ": "...)
+		b = append(b, v...)
+	}
+	return b
+}
+
+// serve is the core handler of every bound name: hand the request to the
+// host, wait for its answer (or the timeout), write it. a.cb is read-held
+// while the request is handed over, so that spikard_app_free (which
+// write-locks it) never races with a new request touching the C app.
+func (a *App) serve(c *app.Ctx, b *binding) error {
+	a.cb.RLock()
+	if a.freed {
+		a.cb.RUnlock()
+		return unavailable(c)
+	}
+	if b.fn != 0 {
+		return a.serveCallback(c, b)
+	}
+	blk := a.newBlock(c, b)
+	if blk == nil {
+		a.cb.RUnlock()
+		return unavailable(c)
+	}
+	p := a.track(blk)
+	queued := C.spikard__enqueue(blk) == 0
+	a.cb.RUnlock()
+	if !queued {
+		a.untrack(p)
+		C.spikard__block_free(blk)
+		return unavailable(c)
+	}
+	return a.wait(c, p)
+}
+
+// serveCallback runs with a.cb read-held and releases it once the callback
+// returned.
+func (a *App) serveCallback(c *app.Ctx, b *binding) error {
+	blk := a.newBlock(c, b)
+	if blk == nil {
+		a.cb.RUnlock()
+		return unavailable(c)
+	}
+	p := a.track(blk)
+	// An answer given inside the callback stays in this thread's buffer
+	// (cside.c) until the thread runs another callback: keep the goroutine
+	// on the thread until the answer is written.
+	runtime.LockOSThread()
+	C.spikard__call(C.uintptr_t(b.fn), blk, C.uintptr_t(b.data))
+	a.cb.RUnlock()
+	ans := &blk.cb
+	if ans.state == 0 {
+		runtime.UnlockOSThread()
+		return a.wait(c, p)
+	}
+	// Answered inside the callback: the block is ours.
+	err := finishAnswer(c, blk, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
+	runtime.UnlockOSThread()
+	a.untrack(p)
+	C.spikard__block_free(blk)
+	return err
+}
+
+func cbytes(p *C.char, n C.size_t) []byte {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
+}
+
+func (a *App) track(blk *C.sk_block) *pending {
+	p := &pending{id: uint64(blk.req.id), b: blk, app: a, done: make(chan struct{}, 1)}
+	waiting.Lock()
+	waiting.m[p.id] = p
+	waiting.Unlock()
+	return p
+}
+
+func (a *App) untrack(p *pending) {
+	waiting.Lock()
+	delete(waiting.m, p.id)
+	waiting.Unlock()
+}
+
+var timerPool sync.Pool
+
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timerPool.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timerPool.Put(t)
+}
+
+// wait blocks until the host answers, the handler timeout passes or a
+// shutdown cuts the request off, and writes the response.
+func (a *App) wait(c *app.Ctx, p *pending) error {
+	select {
+	case <-p.done:
+	default:
+		if a.timeout <= 0 {
+			<-p.done
+			break
+		}
+		t := getTimer(a.timeout)
+		select {
+		case <-p.done:
+			putTimer(t)
+		case <-t.C:
+			putTimer(t)
+			if err, final := a.expire(c, p); final {
+				return err
+			}
+			<-p.done // an answer or a shutdown came first: it wins
+		}
+	}
+	blk := p.b
+	if p.outcome == oAborted {
+		if p.abortState == C.SK_CANCELLED {
+			C.spikard__block_free(blk)
+		}
+		return unavailable(c)
+	}
+	a.untrack(p)
+	err := finishAnswer(c, blk, int(blk.ans_kind), int(blk.ans_status), cbytes(blk.ans, blk.ans_hlen),
+		cbytes((*C.char)(unsafe.Add(unsafe.Pointer(blk.ans), blk.ans_hlen)), blk.ans_blen))
+	C.spikard__block_free(blk)
+	return err
+}
+
+// finishAnswer turns the host's answer into the handler's outcome: kind 1
+// spikard_respond (headers, body), 2 spikard_respond_error (body = the
+// message), 3 spikard_continue (body = the changes). The bytes are copied.
+//
+// Background work the host asked for (spikard_background) is queued first,
+// unless the invocation failed.
+func finishAnswer(c *app.Ctx, blk *C.sk_block, kind, status int, headers, body []byte) error {
+	if kind == 2 {
+		return &hostError{string(body)}
+	}
+	for t := blk.tasks; t != nil; t = t.next {
+		payload := append(json.RawMessage(nil), cbytes(t.payload, t.payload_len)...)
+		if err := c.BackgroundCall(C.GoString(t.handler), payload); err != nil {
+			return err
+		}
+	}
+	switch kind {
+	case 3:
+		// No answer: a lifecycle hook lets the request go on, a factory's
+		// value is null, a handler leaves what hooks set.
+		return c.Continue(body)
+	}
+	return apply(c, status, headers, body)
+}
+
+// expire handles the handler timeout. final=false: an answer or a shutdown
+// is on its way (the caller waits for it).
+func (a *App) expire(c *app.Ctx, p *pending) (error, bool) {
+	waiting.Lock()
+	if waiting.m[p.id] != p { // a shutdown took it
+		waiting.Unlock()
+		return nil, false
+	}
+	st := C.spikard__expire(p.b)
+	switch st {
+	case C.SK_CANCELLED:
+		delete(waiting.m, p.id)
+		waiting.Unlock()
+		C.spikard__block_free(p.b)
+	case C.SK_TIMEDOUT:
+		// The host holds the view; its late answer (or spikard_app_free)
+		// frees the block. Do not touch it any more.
+		delete(waiting.m, p.id)
+		waiting.Unlock()
+	default:
+		waiting.Unlock()
+		return nil, false
+	}
+	logger.Warn("libspikard: the host did not answer in time", "request_id", c.RequestID(),
+		"method", c.Method(), "path", c.URLPath(), "handler_timeout", a.timeout)
+	return problem.New(504, "handler-timeout", "Gateway Timeout",
+		"The handler did not answer within "+a.timeout.String()), true
+}
+
+// abortAll answers 503 to every request of the app still waiting for the
+// host, and returns how many there were.
+func (a *App) abortAll() int {
+	waiting.Lock()
+	defer waiting.Unlock()
+	n := 0
+	for id, p := range waiting.m {
+		if p.app != a {
+			continue
+		}
+		st := C.spikard__abort(p.b)
+		if st == 0 {
+			continue // answered meanwhile
+		}
+		delete(waiting.m, id)
+		p.abortState = st
+		p.outcome = oAborted
+		p.done <- struct{}{}
+		n++
+	}
+	return n
+}
+
+var collectorOnce sync.Once
+
+// startCollector starts the goroutine that takes the answers hosts give
+// outside callbacks (the outbox, cside.c) and wakes their handlers.
+func startCollector() {
+	collectorOnce.Do(func() {
+		fd := C.spikard__outbox_fd()
+		if fd < 0 {
+			panic("libspikard: cannot create the outbox descriptor")
+		}
+		// A non-blocking descriptor: reads park in Go's poller, not in a thread.
+		f := os.NewFile(uintptr(fd), "spikard-outbox")
+		go collect(f)
+	})
+}
+
+func collect(f *os.File) {
+	var buf [64]byte
+	for {
+		// The read only waits; spikard__collect resets the descriptor.
+		if _, err := f.Read(buf[:]); err != nil && !os.IsTimeout(err) {
+			// EAGAIN never reaches here with a pollable file; anything
+			// else is fatal to the ABI.
+			logger.Error("libspikard: the outbox descriptor failed", "error", err)
+			time.Sleep(time.Millisecond)
+		}
+		for blk := C.spikard__collect(); blk != nil; {
+			next := blk.onext
+			id := uint64(blk.req.id)
+			waiting.Lock()
+			p := waiting.m[id]
+			waiting.Unlock()
+			if p != nil {
+				p.outcome = oAnswered
+				p.done <- struct{}{}
+			} else {
+				logger.Error("libspikard: an answer for a request nobody waits for", "id", id)
+			}
+			blk = next
+		}
+	}
+}
+
+// unavailable answers 503 and closes the connection: the app is going away.
+func unavailable(c *app.Ctx) error {
+	fctx := c.Fast()
+	p := problem.New(503, "service-unavailable", "Service Unavailable", "The server is shutting down")
+	fctx.Response.Reset()
+	fctx.SetStatusCode(503)
+	fctx.SetContentType(problem.ContentType)
+	fctx.SetBody(p.Bytes())
+	fctx.SetConnectionClose()
+	return nil
+}
+
+// hostError is a host handler's failure (spikard_respond_error): the core
+// logs it with the request id and answers 500.
+type hostError struct{ msg string }
+
+func (e *hostError) Error() string {
+	if e.msg == "" {
+		return "the host handler failed (spikard_respond_error)"
+	}
+	return "the host handler failed: " + e.msg
+}
+
+// apply writes the host's answer (the header block was checked by
+// spikard_respond). The bytes are copied.
+func apply(c *app.Ctx, status int, headers, body []byte) error {
+	ct := ""
+	h := &c.Fast().Response.Header
+	forEachHeader(headers, func(name, value []byte) {
+		switch {
+		case equalFold(name, "Content-Type"):
+			ct = string(value)
+		case equalFold(name, "Content-Length"):
+			// The host may state it for a HEAD answer (the length a GET
+			// would send); any other answer carries its body's length.
+			if n, err := strconv.Atoi(string(value)); err == nil && n >= 0 && c.Fast().IsHead() {
+				h.SetContentLength(n)
+			}
+		case equalFold(name, "Connection"), equalFold(name, "Transfer-Encoding"), equalFold(name, "Date"):
+		default:
+			h.AddBytesKV(name, value)
+		}
+	})
+	return c.Send(status, ct, body)
+}
