@@ -24,7 +24,7 @@ type binding struct {
 
 var bindings = map[string]binding{
 	"go":     {prepare: prepareGo},
-	"c":      notYet("c"),
+	"c":      {prepare: prepareC},
 	"python": {prepare: preparePython},
 	"node":   {prepare: prepareNode},
 	"ruby":   {prepare: prepareRuby},
@@ -77,6 +77,23 @@ func prepareRuby(ctx context.Context, root, tmp string) ([]string, error) {
 
 // preparePHP builds libspikard once; the fixture app runs from the source
 // tree (bindings/php, PHP FFI) with it. bindings/php/test.sh tests the package.
+// prepareC builds the C fixture app (and libspikard, statically) with
+// bindings/c's CMake project.
+func prepareC(ctx context.Context, root, tmp string) ([]string, error) {
+	build := filepath.Join(tmp, "c")
+	for _, args := range [][]string{
+		{"cmake", "-S", filepath.Join(root, "bindings", "c"), "-B", build, "-DCMAKE_BUILD_TYPE=Release"},
+		{"cmake", "--build", build, "--target", "fixtureapp", "-j", "2"},
+	} {
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building the C fixture app: %v\n%s", err, out)
+		}
+	}
+	return []string{filepath.Join(build, "fixtureapp")}, nil
+}
+
 func preparePHP(ctx context.Context, root, tmp string) ([]string, error) {
 	lib := filepath.Join(tmp, "libspikard.so")
 	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-o", lib, "./capi")
