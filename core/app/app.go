@@ -280,7 +280,7 @@ func (a *App) ListenAndServe() error {
 	if port == 0 {
 		port = 8000
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	ln, err := a.Listen(net.JoinHostPort(host, fmt.Sprint(port)))
 	if err != nil {
 		return err
 	}
@@ -367,4 +367,13 @@ func (a *App) SetMiddleware(key string, raw json.RawMessage) error {
 	}
 	a.cfg.Middleware = b
 	return nil
+}
+
+// Listen opens a TCP listener with the app's socket options (reuse_port).
+func (a *App) Listen(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{}
+	if a.cfg.Server.ReusePort {
+		lc.Control = reusePort
+	}
+	return lc.Listen(context.Background(), "tcp", addr)
 }

@@ -45,6 +45,10 @@ type Server struct {
 	// ValidateResponses checks handler answers against the route's
 	// response_schema; a breach is a 500 problem. Default true.
 	ValidateResponses *bool `json:"validate_responses,omitempty"`
+	// ReusePort sets SO_REUSEPORT on the listener, so that several worker
+	// processes (each with its own library instance) share one port and
+	// the kernel spreads connections over them.
+	ReusePort bool `json:"reuse_port,omitempty"`
 	// BackgroundQueueSize bounds the background tasks waiting to run
 	// (handlers' Background calls and dependency cleanups); default 1024.
 	BackgroundQueueSize int `json:"background_queue_size,omitempty"`

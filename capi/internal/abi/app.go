@@ -358,7 +358,7 @@ func Listen(h int64, host unsafe.Pointer, port uint16, outPort *uint16) (code in
 	if err != nil {
 		return result(errf(ECONFIG, "spikard_app_listen: %v (bind it with spikard_app_handle_callback or spikard_app_handle_queued)", err))
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(hostname, strconv.Itoa(int(port))))
+	ln, err := a.core.Listen(net.JoinHostPort(hostname, strconv.Itoa(int(port))))
 	if err != nil {
 		return result(errf(EIO, "spikard_app_listen: %v", err))
 	}
