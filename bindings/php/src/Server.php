@@ -50,10 +50,31 @@ final class Server
         $this->canContinue = Native::declares('spikard_continue');
     }
 
-    /** Creates the library's app from the document and listens. */
-    public function listen(string $host, int $port): void
+    /** The document with server.reuse_port set (unchanged when it is not a JSON object). */
+    public static function withReusePort(string $json): string
+    {
+        $doc = json_decode($json, false);
+        if (!$doc instanceof \stdClass) {
+            return $json;
+        }
+        $server = isset($doc->server) && $doc->server instanceof \stdClass ? $doc->server : new \stdClass();
+        $server->reuse_port = true;
+        $doc->server = $server;
+        return json_encode($doc, Response::JSON_FLAGS);
+    }
+
+    /**
+     * Creates the library's app from the document and listens. With
+     * $reusePort the document's server section gets "reuse_port": true:
+     * libspikard listens with SO_REUSEPORT, so that several worker
+     * processes (`spikard serve --workers N`) share the port.
+     */
+    public function listen(string $host, int $port, bool $reusePort = false): void
     {
         $json = $this->app_->configJson();
+        if ($reusePort) {
+            $json = self::withReusePort($json);
+        }
         $ffi = $this->ffi;
         $out = $ffi->new('int64_t');
         Native::check($ffi->spikard_app_new($json, \strlen($json), FFI::addr($out)), 'spikard_app_new');

@@ -11,7 +11,9 @@ namespace Spikard;
  * the library in each worker), forks the workers, and never loads
  * libspikard itself (a process that holds the Go runtime cannot fork). Each
  * worker loads the library, listens on host:port and answers requests until
- * SIGTERM/SIGINT. A worker that dies (a fatal error, exit() in a handler, a
+ * SIGTERM/SIGINT; with several workers each listens with SO_REUSEPORT
+ * (server.reuse_port in its document), so they share the port and the
+ * kernel spreads new connections over them. A worker that dies (a fatal error, exit() in a handler, a
  * kill) is started again; its in-flight requests die with it, because the
  * worker owns its listener and its connections.
  *
@@ -24,6 +26,9 @@ final class Supervisor
     public const EXIT_LISTEN = 3;
 
     private bool $stopping = false;
+
+    /** Whether run() forks workers (ext-pcntl and ext-posix present). */
+    private bool $forking = false;
 
     /** @var array<int, int> pid => worker number */
     private array $workers = [];
@@ -47,12 +52,17 @@ final class Supervisor
     /** Runs until SIGTERM/SIGINT; returns the process exit status. */
     public function run(): int
     {
+        if ($this->workerCount > 1 && $this->port === 0) {
+            self::log('spikard: several workers share one port: give a port other than 0');
+            return 2;
+        }
         if (!\function_exists('pcntl_fork') || !\function_exists('posix_kill')) {
             if ($this->workerCount > 1) {
                 self::log('spikard: ext-pcntl/ext-posix missing: serving with one worker in this process');
             }
             return $this->worker(1);
         }
+        $this->forking = true;
         pcntl_async_signals(true);
         $stop = function (int $sig): void {
             if (!$this->stopping) {
@@ -92,8 +102,7 @@ final class Supervisor
             }
             $why = pcntl_wifsignaled($status) ? 'signal ' . pcntl_wtermsig($status) : 'exit ' . pcntl_wexitstatus($status);
             if (pcntl_wifexited($status) && pcntl_wexitstatus($status) === self::EXIT_LISTEN) {
-                self::log("spikard: worker $n could not listen on {$this->host}:{$this->port} ($why); not restarting it"
-                    . ($this->workerCount > 1 ? ' (several workers on one port need SO_REUSEPORT in libspikard, see README)' : ''));
+                self::log("spikard: worker $n could not listen on {$this->host}:{$this->port} ($why); not restarting it");
                 if ($this->workers === []) {
                     return 1;
                 }
@@ -141,7 +150,8 @@ final class Supervisor
         try {
             $s = new Server($this->app);
             $s->stopOnSignals();
-            $s->listen($this->host, $this->port);
+            // several workers share the port: each listens with SO_REUSEPORT
+            $s->listen($this->host, $this->port, $this->workerCount > 1 && $this->forking);
         } catch (SpikardException $e) {
             self::log("spikard: worker $n: {$e->getMessage()}");
             return $e->getCode() === SpikardException::EIO ? self::EXIT_LISTEN : 1;

@@ -93,12 +93,53 @@ final class WorkerTest extends TestCase
     {
         $s = new TestServer(TestServer::app('crash'), 2);
         try {
-            self::assertTrue($s->waitLog('worker 2'), $s->log());
-            for ($i = 0; $i < 10; $i++) {
-                self::assertSame(200, $s->request('GET', '/pid')['status']);
+            self::assertTrue($s->waitLog('worker 2 (pid'), $s->log());
+            self::assertTrue($s->waitLog('worker 1 (pid'), $s->log());
+            preg_match_all('/worker \d \(pid (\d+)\) listening on http:\/\/127\.0\.0\.1:(\d+)/', $s->log(), $m);
+            $started = array_map('intval', $m[1]);
+            sort($started);
+            self::assertCount(2, array_unique($started), $s->log());
+            self::assertSame([(string) $s->port, (string) $s->port], $m[2]);
+            self::assertNotContains($s->pid(), $started);
+            self::assertStringNotContainsString('could not listen', $s->log());
+            // 20 requests, each on a new connection: all answer 200, each from one of the
+            // workers. The kernel spreads connections by hash, so one round can land on a
+            // single worker: new rounds (new connections) until both have answered.
+            $seen = [];
+            for ($round = 0; $round < 25 && count($seen) < 2; $round++) {
+                for ($i = 0; $i < 20; $i++) {
+                    $r = $s->request('GET', '/pid');
+                    self::assertSame(200, $r['status'], $r['body']);
+                    $seen[$r['json']['pid']] = true;
+                }
             }
+            $seen = array_keys($seen);
+            sort($seen);
+            self::assertSame($started, $seen, $s->log());
+            self::assertSame(0, $s->signal(\SIGTERM), $s->log());
+            foreach ($started as $pid) {
+                self::assertFalse(posix_kill($pid, 0), "worker $pid still running");
+            }
+            self::assertStringContainsString('spikard: stopped', $s->log());
         } finally {
             $s->stop();
         }
+    }
+
+    public function testSeveralWorkersNeedAPort(): void
+    {
+        $sup = new \Spikard\Supervisor(require TestServer::app('crash'), '127.0.0.1', 0, 2);
+        self::assertSame(2, $sup->run());
+    }
+
+    public function testWorkerDocumentSetsReusePort(): void
+    {
+        $app = new \Spikard\App(['max_body_bytes' => 1234]);
+        $app->get('/', fn () => []);
+        $doc = json_decode(\Spikard\Server::withReusePort($app->configJson()), true);
+        self::assertTrue($doc['server']['reuse_port']);
+        self::assertSame(1234, $doc['server']['max_body_bytes']);
+        $doc = json_decode(\Spikard\Server::withReusePort((new \Spikard\App())->configJson()), true);
+        self::assertSame(['reuse_port' => true], $doc['server']);
     }
 }

@@ -139,9 +139,95 @@ def test_from_document() -> None:
         assert c.get("/items/3?q=z").json() == {"path": {"id": 3}, "query": {"q": "z"}}
 
 
-def test_workers_above_one_is_explained() -> None:
-    with pytest.raises(NotImplementedError, match="SO_REUSEPORT"):
+def test_workers_need_a_port() -> None:
+    with pytest.raises(ValueError, match="port other than 0"):
         Spikard().run(port=0, workers=2)
+
+
+def test_worker_document_sets_reuse_port() -> None:
+    app = Spikard(server={"max_body_bytes": 1234})
+    app.get("/")(lambda: {})
+    with Server(app, reuse_port=True) as s:
+        assert s.config()["server"]["reuse_port"] is True
+        assert s.config()["server"]["max_body_bytes"] == 1234
+    assert "reuse_port" not in app.document()["server"]
+
+
+PID_APP = textwrap.dedent(
+    """
+    import os
+    from spikard import Spikard
+
+    app = Spikard()
+
+    @app.get("/pid")
+    def pid() -> dict:
+        return {"pid": os.getpid()}
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("how", ["cli", "run"])
+def test_two_workers_share_one_port(tmp_path: Path, how: str) -> None:
+    (tmp_path / "pidapp.py").write_text(PID_APP + ("\napp.run(port=int(__import__('sys').argv[1]), workers=2)\n" if how == "run" else ""))
+    port = _free_port()
+    if how == "cli":
+        cmd = [str(Path(sys.executable).parent / "spikard"), "run", "pidapp:app", "--port", str(port), "--workers", "2"]
+    else:
+        cmd = [sys.executable, "pidapp.py", str(port)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    log: list[str] = []
+    try:
+        assert proc.stderr is not None
+        started: list[int] = []
+        for line in proc.stderr:
+            log.append(line)
+            m = re.search(rf"serving on http://127\.0\.0\.1:{port} \(.*pid (\d+)\)", line)
+            if m:
+                started.append(int(m.group(1)))
+            if len(started) == 2:
+                break
+        assert len(set(started)) == 2, "".join(log)
+        assert proc.pid not in started
+        drain = threading.Thread(target=lambda: log.extend(proc.stderr or []), daemon=True)
+        drain.start()
+        # 20 requests, each on a new connection: all answer, each from one of
+        # the workers. The kernel spreads connections by hash, so a round can
+        # land on one worker only: new rounds (new source ports) until both
+        # have answered.
+        seen: set[int] = set()
+        for _ in range(25):
+            for _ in range(20):
+                r = httpx.get(f"http://127.0.0.1:{port}/pid", headers={"Connection": "close"}, timeout=10)
+                assert r.status_code == 200, r.text
+                seen.add(r.json()["pid"])
+            if len(seen) == 2:
+                break
+        assert seen == set(started)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, "".join(log)
+        drain.join(10)
+        for pid in started:
+            assert not _alive(pid), f"worker {pid} still running"
+        assert sum("stopped (pid" in line for line in log) == 2, "".join(log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 APP = textwrap.dedent(

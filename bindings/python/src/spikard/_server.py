@@ -18,9 +18,12 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import signal
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,10 +45,13 @@ _POLL_MS = 200  # how often an idle serving thread looks for signals
 class Server:
     """One app in libspikard: built from a Spikard app, listening, serving."""
 
-    def __init__(self, app: Spikard) -> None:
+    def __init__(self, app: Spikard, *, reuse_port: bool = False) -> None:
         self.app = app
         self.compiled: Compiled = app.compile()
-        doc = msgspec.json.encode(self.compiled.document)
+        document = self.compiled.document
+        if reuse_port:  # one of several worker processes sharing a port (SO_REUSEPORT)
+            document = {**document, "server": {**(document.get("server") or {}), "reuse_port": True}}
+        doc = msgspec.json.encode(document)
         self.handle: int = _native.app_new(doc)
         try:
             for tag, name in enumerate(self.compiled.names):
@@ -189,22 +195,36 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+_WORKER_ENV = "SPIKARD_WORKER"  # "n/N host port": set in the processes run(workers=N) starts
+
+
 def run(app: Spikard, host: str, port: int, *, workers: int = 1, grace_ms: int = 10000, loop: str = "auto") -> None:
     """Spikard.run: serve until SIGINT/SIGTERM."""
-    if workers != 1:
-        raise NotImplementedError(
-            "spikard: workers > 1 needs libspikard to listen with SO_REUSEPORT, which this "
-            "libspikard does not offer yet; forking after the library is loaded is not safe "
-            "(the Go runtime does not survive fork). Run several processes on different ports "
-            "behind a load balancer meanwhile."
-        )
     if not logging.getLogger().handlers and not logger.handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    worker = os.environ.pop(_WORKER_ENV, None)
+    if worker is not None:  # started by a supervisor: serve its host:port with SO_REUSEPORT
+        _, whost, wport = worker.split(" ")
+        _serve(app, whost, int(wport), grace_ms, loop, reuse_port=True, watch_parent=True)
+        return
+    if workers < 1:
+        raise ValueError("spikard: workers must be at least 1")
+    if workers == 1:
+        _serve(app, host, port, grace_ms, loop, reuse_port=False, watch_parent=False)
+        return
+    if port == 0:
+        raise ValueError("spikard: workers > 1 share one port: give a port other than 0")
+    _supervise(host, port, workers, grace_ms)
+
+
+def _serve(app: Spikard, host: str, port: int, grace_ms: int, loop: str, *, reuse_port: bool, watch_parent: bool) -> None:
     _call_hooks(app.on_startup)
-    server = Server(app)
+    server = Server(app, reuse_port=reuse_port)
     try:
         bound = server.listen(host, port)
-        logger.info("spikard: serving on http://%s:%d (libspikard %s)", host, bound, _native.version())
+        logger.info("spikard: serving on http://%s:%d (libspikard %s, pid %d)", host, bound, _native.version(), os.getpid())
+        if watch_parent:
+            _watch_parent()
         if server.uses_asyncio or loop in ("asyncio", "uvloop"):
             _run_asyncio(server, grace_ms, loop)
         else:
@@ -212,6 +232,102 @@ def run(app: Spikard, host: str, port: int, *, workers: int = 1, grace_ms: int =
     finally:
         server.close()
         _call_hooks(app.on_shutdown)
+    logger.info("spikard: stopped (pid %d)", os.getpid())
+
+
+def _watch_parent() -> None:
+    """A worker whose supervisor died (SIGKILL) stops as if it got SIGTERM
+    (workers run in their own session, so a terminal's ^C reaches only the
+    supervisor, which forwards one SIGTERM)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="spikard-parent-watch", daemon=True).start()
+
+
+def _relaunch_command() -> list[str]:
+    """The command that started this process: each worker runs it again."""
+    orig = list(getattr(sys, "orig_argv", []))[1:]
+    if not orig or orig[-1] == "-" or (sys.argv and sys.argv[0] in ("", "-")):
+        raise RuntimeError(
+            "spikard: run(workers > 1) starts each worker by running this program's command again "
+            "(libspikard's Go runtime does not survive fork); an interactive session or a program read "
+            "from stdin cannot be run again: use a script, `python -m module` or `spikard run module:app`"
+        )
+    return [sys.executable, *orig]
+
+
+def _supervise(host: str, port: int, workers: int, grace_ms: int) -> None:
+    """Starts `workers` processes (this program's command, run again) that
+    each load libspikard and listen on host:port with SO_REUSEPORT; forwards
+    SIGTERM/SIGINT to them as one SIGTERM and waits. A worker that fails
+    stops the others. Processes are started with fork+exec (never a bare
+    fork: the Go runtime loaded here does not survive it)."""
+    cmd = _relaunch_command()
+    stopping = False
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def stop_all(sig: int = signal.SIGTERM) -> None:
+        for p in procs:
+            if p.poll() is None:
+                try:
+                    p.send_signal(sig)
+                except ProcessLookupError:
+                    pass
+
+    def on_signal(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        if not stopping:
+            logger.info("spikard: %s: stopping %d workers (grace %d ms)", signal.Signals(signum).name, workers, grace_ms)
+        stopping = True
+        stop_all()
+
+    on_main = threading.current_thread() is threading.main_thread()
+    old: dict[int, Any] = {}
+    if on_main:
+        for s in _signals():
+            old[s] = signal.signal(s, on_signal)
+    failed: list[str] = []
+    try:
+        logger.info("spikard: %d workers on http://%s:%d (supervisor pid %d)", workers, host, port, os.getpid())
+        for i in range(workers):
+            env = dict(os.environ)
+            env[_WORKER_ENV] = f"{i + 1}/{workers} {host} {port}"
+            procs.append(subprocess.Popen(cmd, env=env, start_new_session=True))
+        deadline: float | None = None
+        while True:
+            running = False
+            for p in procs:
+                rc = p.poll()
+                if rc is None:
+                    running = True
+                elif rc != 0 and not stopping:
+                    failed.append(f"worker pid {p.pid} exited ({rc})")
+                    logger.error("spikard: worker pid %d exited (%d): stopping the others", p.pid, rc)
+                    stopping = True
+                    stop_all()
+            if not running:
+                break
+            if stopping:
+                if deadline is None:
+                    deadline = time.monotonic() + grace_ms / 1000 + 5
+                elif time.monotonic() > deadline:
+                    logger.error("spikard: workers did not stop in time: killing them")
+                    stop_all(signal.SIGKILL)
+                    deadline = time.monotonic() + 5
+            time.sleep(0.05)
+    finally:
+        stop_all(signal.SIGKILL)
+        for p in procs:
+            p.wait()
+        for s, h in old.items():
+            signal.signal(s, h)
+    if failed:
+        raise RuntimeError("spikard: " + "; ".join(failed))
     logger.info("spikard: stopped")
 
 

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("app", help="module:attribute of the Spikard app")
     run.add_argument("--host", default=None, help="address to listen on (default: the app's, 127.0.0.1)")
     run.add_argument("--port", type=int, default=None, help="port (default: the app's, 8000)")
-    run.add_argument("--workers", type=int, default=1, help="processes (1 until libspikard offers SO_REUSEPORT)")
+    run.add_argument("--workers", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
     run.add_argument("--grace-ms", type=int, default=10000, help="graceful shutdown period")
     run.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
     run.add_argument("--factory", action="store_true", help="the attribute is a function returning the app")
