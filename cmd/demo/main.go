@@ -18,6 +18,20 @@ type item struct {
 	Tags  []string `json:"tags,omitempty"`
 }
 
+// itemSchema is the JSON Schema of an item as answered (response_schema: the
+// core checks every answer against it, and the OpenAPI document shows it).
+const itemSchema = `{
+	"title": "Item",
+	"type": "object",
+	"required": ["id", "name", "price"],
+	"properties": {
+		"id": {"type": "integer"},
+		"name": {"type": "string"},
+		"price": {"type": "number"},
+		"tags": {"type": "array", "items": {"type": "string"}}
+	}
+}`
+
 func main() {
 	host := flag.String("host", "127.0.0.1", "listen address")
 	port := flag.Int("port", 8000, "listen port")
@@ -33,7 +47,7 @@ func main() {
 	app := spikard.New(spikard.Config{Host: *host, Port: *port}).Docs("Spikard demo", "1.0.0")
 	app.Get("/health", func(c *spikard.Ctx) error {
 		return c.JSON(200, map[string]string{"status": "ok"})
-	})
+	}, spikard.Response(`{"type":"object","required":["status"],"properties":{"status":{"type":"string","enum":["ok"]}}}`))
 	app.Get("/items", func(c *spikard.Ctx) error {
 		limit := c.Query("limit").Int()
 		mu.RLock()
@@ -46,7 +60,8 @@ func main() {
 			out = append(out, it)
 		}
 		return c.JSON(200, out)
-	}, spikard.OptionalQuery("limit", `{"type":"integer","minimum":1,"maximum":100,"default":10}`))
+	}, spikard.OptionalQuery("limit", `{"type":"integer","minimum":1,"maximum":100,"default":10}`),
+		spikard.Response(`{"type":"array","items":`+itemSchema+`}`))
 	app.Get("/items/{id:int}", func(c *spikard.Ctx) error {
 		mu.RLock()
 		it, ok := items[c.Path("id").Int()]
@@ -55,7 +70,7 @@ func main() {
 			return spikard.NewProblem(404, "not-found", "Not Found", "No item with this id")
 		}
 		return c.JSON(200, it)
-	}, spikard.Response(`{"type":"object","required":["id","name","price"]}`))
+	}, spikard.Response(itemSchema))
 	app.Post("/items", func(c *spikard.Ctx) error {
 		var it item
 		if err := c.Bind(&it); err != nil {
@@ -65,8 +80,10 @@ func main() {
 		mu.Lock()
 		items[it.ID] = it
 		mu.Unlock()
-		return c.JSON(201, it)
-	}, spikard.Body(`{
+		// 200, the status the OpenAPI document lists for the operation: a
+		// route cannot declare another success status yet.
+		return c.JSON(200, it)
+	}, spikard.Response(itemSchema), spikard.Body(`{
 		"type": "object",
 		"required": ["name", "price"],
 		"properties": {

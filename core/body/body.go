@@ -209,6 +209,10 @@ func (d *Decoder) Decode(ctx *fasthttp.RequestCtx) (v any, present bool, p *prob
 	}
 
 	if len(raw) == 0 {
+		if cls == classText && d.declared && d.shape.Kind == params.KindString {
+			// An empty text body is the empty string, not a missing body.
+			return "", true, nil, nil
+		}
 		return nil, false, nil, d.missingFiles(nil)
 	}
 

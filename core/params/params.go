@@ -214,9 +214,13 @@ func (s *Spec) coerceBytes(raw []byte) (any, *problem.ErrorItem) {
 
 func (s *Spec) coerceArray(raws []string) (any, []problem.ErrorItem) {
 	if s.Separator != "" {
-		var split []string
+		// "tags=" with a separator is the empty list, as OpenAPI's
+		// non-exploded form style writes it.
+		split := []string{}
 		for _, r := range raws {
-			split = append(split, strings.Split(r, s.Separator)...)
+			if r != "" {
+				split = append(split, strings.Split(r, s.Separator)...)
+			}
 		}
 		raws = split
 	}
