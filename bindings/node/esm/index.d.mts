@@ -1,0 +1,3 @@
+export * from '../dist/index.js';
+import { Spikard } from '../dist/index.js';
+export default Spikard;
