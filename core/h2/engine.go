@@ -192,7 +192,12 @@ func (e *Engine) Upgrade(ctx *fasthttp.RequestCtx) bool {
 		if _, err := io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"); err != nil {
 			return
 		}
-		e.ServeConn(c, req, settings)
+		// fasthttp recycles the hijacked conn when this function returns,
+		// but x/net/http2 may still be writing a last frame (GOAWAY) from
+		// its own goroutine: fence those writes off first.
+		fc := &fencedConn{Conn: c}
+		e.ServeConn(fc, req, settings)
+		fc.fence()
 	})
 	return true
 }
@@ -443,3 +448,46 @@ func localAddr(r *http.Request) net.Addr {
 type fastLogger struct{ l *slog.Logger }
 
 func (f fastLogger) Printf(format string, args ...any) { f.l.Debug(fmt.Sprintf(format, args...)) }
+
+// fencedConn lets writes through until fence; fence waits for a write in
+// progress and refuses the rest.
+type fencedConn struct {
+	net.Conn
+	mu     sync.RWMutex
+	fenced bool
+}
+
+func (c *fencedConn) Write(b []byte) (int, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.fenced {
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *fencedConn) Read(b []byte) (int, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.fenced {
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *fencedConn) Close() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.fenced {
+		return net.ErrClosed
+	}
+	return c.Conn.Close()
+}
+
+func (c *fencedConn) fence() {
+	// A blocked Read would hold the lock: unblock it first.
+	_ = c.Conn.SetDeadline(time.Now())
+	c.mu.Lock()
+	c.fenced = true
+	c.mu.Unlock()
+}
