@@ -1,7 +1,8 @@
-// Package bench builds and runs the benchmark servers as separate processes
-// and checks that they answer every workload identically. The driver
-// (bench/cmd/bench) adds the wrk load on top; the tests use the same code to
-// prove that no benchmark row would measure a 404 or a rejected request.
+// Package bench builds, installs and runs the benchmark servers as separate
+// processes and checks that they answer every workload identically. The
+// driver (bench/cmd/bench) adds the wrk load on top; the tests use the same
+// code to prove that no row of the report would time a 404, a rejected
+// request or a different answer.
 package bench
 
 import (
@@ -11,11 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,26 +28,113 @@ import (
 	"github.com/spikard/spikard-go/bench/workload"
 )
 
-// Server is one implementation under test.
+// Server is one implementation under test: a small program in
+// bench/servers/<dir>/ plus this registry entry (servers.go).
 type Server struct {
 	Name string
-	// Pkg is the main package, relative to the module root.
-	Pkg string
+	// Lang groups the report: go, c, python, node, ruby, php.
+	Lang string
+	// Ours marks a Spikard binding; Peer then names the ecosystem's
+	// server it is compared with (besides raw fasthttp).
+	Ours bool
+	Peer string
+	// What says what runs, for the report.
+	What string
+	// Unsupported maps workload name patterns (path.Match) to the reason
+	// the server does not implement them; reported as "not implemented".
+	Unsupported map[string]string
+	// KnownWrong maps workload name patterns to a known defect of the
+	// server that makes it answer wrongly: still checked (and so reported
+	// invalid when it answers wrongly), but the tests do not fail on it.
+	KnownWrong map[string]string
+	// Prepare builds or installs what the server needs (idempotent; with
+	// env.NoInstall it only looks) and says how to start it. An error
+	// makes the server unavailable, with the error as the reason.
+	Prepare func(ctx context.Context, env *Env) (*Launch, error)
 }
 
-// The names the report and ratios refer to.
+// NotImplemented returns the reason s does not implement workload w, or "".
+func (s *Server) NotImplemented(w string) string {
+	for pat, why := range s.Unsupported {
+		if ok, _ := path.Match(pat, w); ok {
+			return why
+		}
+	}
+	return ""
+}
+
+// Known returns the known defect of s on workload w, or "".
+func (s *Server) Known(w string) string {
+	for pat, why := range s.KnownWrong {
+		if ok, _ := path.Match(pat, w); ok {
+			return why
+		}
+	}
+	return ""
+}
+
+// Launch says how to start a prepared server. Strings in Cmds, Files and
+// Env may use {port} (the port it must listen on, on 127.0.0.1), {port2}
+// (a second free port, for servers made of two processes), {dir} (a fresh
+// directory for this start), {spec} (the workload table as JSON) and
+// {doc} (the core configuration document of the benchmark app).
+type Launch struct {
+	// Cmds are started in order; all of them are the server (CPU and RSS
+	// are summed over them and their children).
+	Cmds []Cmd
+	// Files are written into {dir} before starting (config files).
+	Files map[string]string
+	// Announce: the first command prints "listening on HOST:PORT" (the Go
+	// servers); otherwise the harness waits until {port} accepts.
+	Announce bool
+	// Ready2: also wait until {port2} accepts (a backend behind a proxy).
+	Ready2 bool
+	// Profiler is how -profile profiles this server: "go" (pprof via the
+	// environment), "node" (--cpu-prof), "python" (py-spy, PySpy its path).
+	Profiler string
+	PySpy    string
+	// StopSignal asks the server to exit (default SIGTERM).
+	StopSignal syscall.Signal
+}
+
+// Cmd is one process of a server.
+type Cmd struct {
+	Argv []string
+	Env  []string
+	Dir  string
+}
+
+// Env is what Prepare may use.
+type Env struct {
+	Root  string // module root
+	Peers string // bench/.peers: installs (gitignored)
+	Tmp   string // this run's scratch directory
+	// NoInstall: do not install or build anything that is missing (tests).
+	NoInstall bool
+	Log       func(format string, args ...any)
+	libOnce   bool
+	lib       string
+	libErr    error
+}
+
+// Servers lists every server in report order: by language, ours first,
+// then its peers. raw-fasthttp is the baseline of every ratio.
+var Servers []*Server // filled by servers.go
+
+// Names the report and ratios refer to.
 const (
 	RawFasthttp = "raw-fasthttp"
 	SpikardGo   = "spikard-go"
-	NetHTTP     = "nethttp"
 )
 
-// Servers lists the implementations in report order; raw-fasthttp first
-// because it is the baseline of the ratios.
-var Servers = []Server{
-	{RawFasthttp, "./bench/servers/rawfasthttp"},
-	{SpikardGo, "./bench/servers/spikardgo"},
-	{NetHTTP, "./bench/servers/nethttp"},
+// ServerByName returns the named server.
+func ServerByName(name string) *Server {
+	for _, s := range Servers {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
 }
 
 // GoTool returns the go command: the one on PATH, else the one that built
@@ -68,108 +159,203 @@ func ModuleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// Build compiles every server once into dir and returns name → binary path.
-// Building (rather than go run) keeps the compiler out of the measurements
-// and makes the measured PID the server itself.
-func Build(ctx context.Context, root, dir string, servers []Server) (map[string]string, error) {
-	bins := map[string]string{}
-	for _, s := range servers {
-		bin := filepath.Join(dir, s.Name)
-		cmd := exec.CommandContext(ctx, GoTool(), "build", "-o", bin, s.Pkg)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("building %s (%s): %w\n%s", s.Name, s.Pkg, err, out)
-		}
-		bins[s.Name] = bin
+// WriteSpec writes the workload table and the core document into dir and
+// returns their paths.
+func WriteSpec(dir string) (spec, doc string, err error) {
+	b, err := workload.Spec()
+	if err != nil {
+		return "", "", err
 	}
-	return bins, nil
+	spec, doc = filepath.Join(dir, "spec.json"), filepath.Join(dir, "app.json")
+	if err := os.WriteFile(spec, b, 0o644); err != nil {
+		return "", "", err
+	}
+	d, err := json.Marshal(workload.CoreDocument())
+	if err != nil {
+		return "", "", err
+	}
+	return spec, doc, os.WriteFile(doc, d, 0o644)
 }
 
-// Proc is a running server process.
+// Proc is a running server: one or more processes.
 type Proc struct {
 	Name string
-	// Addr is host:port, as announced by the server.
+	// Addr is host:port.
 	Addr string
-	PID  int
-	cmd  *exec.Cmd
+	// PIDs of the started processes (their children count too).
+	PIDs []int
+	cmds []*exec.Cmd
+	done []chan struct{}
 	log  *os.File
-	done chan struct{}
+	Dir  string
+	stop syscall.Signal
 }
+
+// PID is the first process's id (the one profiled).
+func (p *Proc) PID() int { return p.PIDs[0] }
 
 // URL returns the server's URL for a request target.
 func (p *Proc) URL(target string) string { return "http://" + p.Addr + target }
 
-// Start runs bin, which listens on a free 127.0.0.1 port and announces it;
-// extraEnv is added to the environment. The server's stderr goes to logPath.
-func Start(name, bin, logPath string, extraEnv ...string) (*Proc, error) {
+// FreePort asks the kernel for a free 127.0.0.1 port.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start starts a prepared server; spec and doc are WriteSpec's files.
+// extraEnv goes to the first command; extraArgs are inserted after its
+// program (node --cpu-prof). Its output goes to logPath.
+func Start(name string, l *Launch, spec, doc, logPath string, extraEnv, extraArgs []string) (*Proc, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	port2, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(logPath), name+"-")
+	if err != nil {
+		return nil, err
+	}
+	sub := strings.NewReplacer("{port}", strconv.Itoa(port), "{port2}", strconv.Itoa(port2), "{dir}", dir, "{spec}", spec, "{doc}", doc)
+	for fn, content := range l.Files {
+		if err := os.WriteFile(filepath.Join(dir, fn), []byte(sub.Replace(content)), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
-	// GOMAXPROCS is left to the runtime's default (all CPUs, cgroup-aware)
-	// in every server, so none is tuned differently from the others.
-	env := make([]string, 0, len(os.Environ())+len(extraEnv))
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
-			env = append(env, kv)
+	p := &Proc{Name: name, Addr: "127.0.0.1:" + strconv.Itoa(port), log: logf, Dir: dir, stop: l.StopSignal}
+	if p.stop == 0 {
+		p.stop = syscall.SIGTERM
+	}
+	addrc := make(chan string, 1)
+	for i, c := range l.Cmds {
+		argv := make([]string, len(c.Argv))
+		for j, a := range c.Argv {
+			argv[j] = sub.Replace(a)
+		}
+		if i == 0 && len(extraArgs) > 0 {
+			argv = append(append([]string{argv[0]}, extraArgs...), argv[1:]...)
+		}
+		cmd := exec.Command(argv[0], argv[1:]...)
+		// GOMAXPROCS is left to each runtime's default in every server.
+		env := make([]string, 0, len(os.Environ())+len(c.Env)+len(extraEnv))
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+				env = append(env, kv)
+			}
+		}
+		for _, kv := range c.Env {
+			env = append(env, sub.Replace(kv))
+		}
+		if i == 0 {
+			env = append(env, extraEnv...)
+		}
+		cmd.Env = env
+		cmd.Dir = sub.Replace(c.Dir)
+		// Own process group: Stop ends the server's children with it
+		// (puma and php-fpm workers), and nothing else.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Stderr = logf
+		if i == 0 && l.Announce {
+			cmd.Stdout = &announceWriter{addr: addrc, rest: logf}
+		} else {
+			cmd.Stdout = logf
+		}
+		if err := cmd.Start(); err != nil {
+			p.Stop()
+			return nil, fmt.Errorf("%s: %w", argv[0], err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		p.cmds, p.done, p.PIDs = append(p.cmds, cmd), append(p.done, done), append(p.PIDs, cmd.Process.Pid)
+	}
+	deadline := time.After(60 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case a := <-addrc:
+			p.Addr = a
+			return p, nil
+		case <-deadline:
+			p.Stop()
+			return nil, fmt.Errorf("%s did not listen within 60s: %s", name, tail(logPath))
+		case <-tick.C:
+			for _, d := range p.done {
+				select {
+				case <-d:
+					p.Stop()
+					return nil, fmt.Errorf("%s exited before listening: %s", name, tail(logPath))
+				default:
+				}
+			}
+			if !l.Announce && accepts(p.Addr) && (!l.Ready2 || accepts("127.0.0.1:"+strconv.Itoa(port2))) {
+				return p, nil
+			}
 		}
 	}
-	cmd.Env = append(env, extraEnv...)
-	cmd.Stderr = logf
-	addrc := make(chan string, 1)
-	cmd.Stdout = &announceWriter{addr: addrc, rest: logf}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	p := &Proc{Name: name, PID: cmd.Process.Pid, cmd: cmd, log: logf, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
-	select {
-	case p.Addr = <-addrc:
-		return p, nil
-	case <-p.done:
-		logf.Close()
-		return nil, fmt.Errorf("%s exited before listening: %s", name, tail(logPath))
-	case <-time.After(15 * time.Second):
-		p.Stop()
-		return nil, fmt.Errorf("%s did not announce its address within 15s: %s", name, tail(logPath))
-	}
 }
 
-// Stop asks the server to exit (SIGTERM, which also flushes a CPU profile)
-// and kills it if it does not within 10 s.
+func accepts(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// Stop asks every process to exit (SIGTERM or the server's StopSignal,
+// which also flushes profiles),
+// last started first, and kills its process group if it does not within 10 s.
 func (p *Proc) Stop() error {
 	defer p.log.Close()
-	select {
-	case <-p.done:
-		return nil
-	default:
+	var err error
+	for i := len(p.cmds) - 1; i >= 0; i-- {
+		cmd, done := p.cmds[i], p.done[i]
+		select {
+		case <-done:
+			continue
+		default:
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, p.stop)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+			err = fmt.Errorf("%s ignored SIGTERM and was killed", p.Name)
+		}
+		// Children left in the group (workers) go with it.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("%s ignored SIGTERM and was killed", p.Name)
-	}
+	return err
 }
 
-// Alive reports whether the process is still running.
+// Alive reports whether every process is still running.
 func (p *Proc) Alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
+	for _, d := range p.done {
+		select {
+		case <-d:
+			return false
+		default:
+		}
 	}
+	return true
 }
 
 // announceWriter is the server's stdout: it passes the announced address
-// on and copies everything to the log. Being an io.Writer (not a pipe we
-// read ourselves) lets exec own the copying, so Wait is always correct.
+// on and copies everything to the log.
 type announceWriter struct {
 	addr chan string
 	rest io.Writer
@@ -198,8 +384,8 @@ func (w *announceWriter) Write(b []byte) (int, error) {
 
 func tail(path string) string {
 	b, _ := os.ReadFile(path)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
+	if len(b) > 1500 {
+		b = b[len(b)-1500:]
 	}
 	return strings.TrimSpace(string(b))
 }
@@ -228,24 +414,46 @@ func Request(ctx context.Context, client *http.Client, method, url, contentType 
 
 // Check sends w's request to p once and verifies a 2xx answer that is
 // JSON-equal to w.Expect. Since every server is held to the same expected
-// document, passing servers answer identically to each other. The raw
-// body is returned so callers can also compare bytes.
+// document, passing servers answer identically to each other.
 func Check(ctx context.Context, client *http.Client, p *Proc, w workload.Workload) ([]byte, error) {
 	status, body, err := Request(ctx, client, w.Method, p.URL(w.Target), w.ContentType, w.Body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s %s: %w", p.Name, w.Method, w.Target, err)
 	}
 	if status < 200 || status > 299 {
-		return body, fmt.Errorf("%s %s %s: status %d: %s", p.Name, w.Method, w.Target, status, bytes.TrimSpace(body))
+		return body, fmt.Errorf("%s %s %s: status %d: %.300s", p.Name, w.Method, w.Target, status, bytes.TrimSpace(body))
 	}
 	eq, err := JSONEqual(body, w.Expect)
 	if err != nil {
-		return body, fmt.Errorf("%s %s %s: answer is not JSON: %v: %q", p.Name, w.Method, w.Target, err, body)
+		return body, fmt.Errorf("%s %s %s: answer is not JSON: %v: %.300q", p.Name, w.Method, w.Target, err, body)
 	}
 	if !eq {
-		return body, fmt.Errorf("%s %s %s: answer %s, want %s", p.Name, w.Method, w.Target, body, w.Expect)
+		return body, fmt.Errorf("%s %s %s: answer %.300s, want %.300s", p.Name, w.Method, w.Target, body, w.Expect)
 	}
 	return body, nil
+}
+
+// CheckRejects sends the validated route's bad requests of w and verifies
+// each gets a 4xx: a server that skipped its checks would be timed doing
+// less work than the others.
+func CheckRejects(ctx context.Context, client *http.Client, p *Proc, w workload.Workload) error {
+	if !w.Validated {
+		return nil
+	}
+	for _, b := range w.Route.Bad {
+		var body []byte
+		if b.Body != "" {
+			body = []byte(b.Body)
+		}
+		status, answer, err := Request(ctx, client, w.Method, p.URL("/v"+b.Target), b.ContentType, body)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", p.Name, b.Why, err)
+		}
+		if status < 400 || status > 499 {
+			return fmt.Errorf("%s accepts a bad request (%s): %s /v%s: status %d %.200s", p.Name, b.Why, w.Method, b.Target, status, answer)
+		}
+	}
+	return nil
 }
 
 // JSONEqual reports whether a and b are the same JSON document (numbers

@@ -128,3 +128,60 @@ func parseSystemBusy(b []byte) (time.Duration, error) {
 	}
 	return time.Duration(busy) * time.Second / clockTicks, nil
 }
+
+// Tree returns roots and all their descendants, from /proc/*/stat.
+func Tree(roots []int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return roots
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil {
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	out := append([]int{}, roots...)
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// TreeCPU sums ReadCPU over pids (processes that vanished count 0).
+func TreeCPU(pids []int) time.Duration {
+	var sum time.Duration
+	for _, p := range pids {
+		if c, err := ReadCPU(p); err == nil {
+			sum += c
+		}
+	}
+	return sum
+}
+
+// TreeRSS sums VmRSS over pids, in KiB.
+func TreeRSS(pids []int) int64 {
+	var sum int64
+	for _, p := range pids {
+		if m, err := ReadMemory(p); err == nil {
+			sum += m.RSSKiB
+		}
+	}
+	return sum
+}

@@ -1,5 +1,6 @@
 // Package report turns wrk runs into the benchmark's rows and renders them
-// as results.json (everything, for tooling) and results.md (the tables).
+// as results.json (everything, for tooling), results.md (the tables) and
+// SVG bar charts (req/s and p99 per workload, grouped by language).
 package report
 
 import (
@@ -18,20 +19,34 @@ import (
 // Run is one measured wrk run and the server CPU time it cost.
 type Run struct {
 	wrk.Result
-	CPU  time.Duration `json:"server_cpu_ns"`
-	Wall time.Duration `json:"wall_ns"`
+	// Round is the interleaving round (1..repeat): runs of the same round
+	// were taken back to back, so their ratio is the least noisy.
+	Round int           `json:"round"`
+	CPU   time.Duration `json:"server_cpu_ns"`
+	Wall  time.Duration `json:"wall_ns"`
 	// Other is the CPU time processes other than the server and wrk used
 	// during the run: on a shared machine, the noise in its numbers.
 	Other time.Duration `json:"other_cpu_ns"`
 }
 
+// Row statuses.
+const (
+	OK             = "ok"
+	Invalid        = "invalid"
+	NotImplemented = "not implemented"
+	Unavailable    = "unavailable"
+)
+
 // Row is one (server, workload) cell of the report.
 type Row struct {
 	Server   string `json:"server"`
+	Lang     string `json:"lang"`
 	Workload string `json:"workload"`
-	// Valid is false when the correctness check failed or wrk saw non-2xx
-	// answers or socket errors; the numbers of an invalid row mean nothing.
-	Valid   bool   `json:"valid"`
+	// Status is ok, invalid (the correctness check failed, or wrk saw
+	// non-2xx answers or socket errors: its numbers mean nothing), not
+	// implemented (the server declares it does not do this workload) or
+	// unavailable (the server did not install or start).
+	Status  string `json:"status"`
 	Problem string `json:"problem,omitempty"`
 	Runs    []Run  `json:"runs,omitempty"`
 
@@ -41,9 +56,8 @@ type Row struct {
 	MaxRPS    float64       `json:"req_per_sec_max"`
 	P50       time.Duration `json:"p50_ns_median"`
 	P99       time.Duration `json:"p99_ns_median"`
-	// RSS after the last run, and its peak over the process's life.
-	RSSKiB     int64 `json:"rss_kib"`
-	PeakRSSKiB int64 `json:"peak_rss_kib"`
+	// RSS of the server's processes after the workload, summed.
+	RSSKiB int64 `json:"rss_kib"`
 	// Server CPU time over the measured runs, total and per request.
 	CPU       time.Duration `json:"server_cpu_ns_total"`
 	CPUPerReq time.Duration `json:"server_cpu_ns_per_request"`
@@ -54,15 +68,18 @@ type Row struct {
 	OtherCores float64 `json:"other_cores_median"`
 }
 
+// Valid reports whether the row has trustworthy numbers.
+func (r *Row) Valid() bool { return r.Status == OK }
+
 // NoisyCores is the background load above which the report warns.
 const NoisyCores = 0.2
 
 // Invalidate marks the row invalid, keeping the first reason.
 func (r *Row) Invalidate(reason string) {
-	if r.Valid || r.Problem == "" {
+	if r.Status == OK || r.Problem == "" {
 		r.Problem = reason
 	}
-	r.Valid = false
+	r.Status = Invalid
 }
 
 // Summarize computes the row's aggregate fields from its runs and marks it
@@ -124,48 +141,72 @@ type Meta struct {
 	CPUs        int           `json:"cpus"`
 	CPUModel    string        `json:"cpu_model,omitempty"`
 	Commit      string        `json:"commit,omitempty"`
+	Command     string        `json:"command"`
 	Quick       bool          `json:"quick"`
 	Duration    time.Duration `json:"duration_ns"`
 	Warmup      time.Duration `json:"warmup_ns"`
 	Repeat      int           `json:"repeat"`
 	Threads     int           `json:"threads"`
 	Connections int           `json:"connections"`
-	// Profile is set when spikard-go ran under the CPU profiler, which
-	// slows it down a little: such a run is for the profile, not the ratio.
+	// Profile is set when servers ran under a profiler, which slows them
+	// down: such a run is for the profiles, not the ratios.
 	Profile bool `json:"profile"`
 }
 
 // Workload is how a workload is described in the report.
 type Workload struct {
-	Name      string  `json:"name"`
-	Request   string  `json:"request"`
-	Validated bool    `json:"validated"`
-	Goal      float64 `json:"goal_ratio"`
+	Name      string `json:"name"`
+	Group     string `json:"group"`
+	Request   string `json:"request"`
+	Bytes     int    `json:"request_body_bytes"`
+	Validated bool   `json:"validated"`
 }
 
-// Ratio compares spikard-go with a baseline on one workload.
+// Server is how a server is described in the report.
+type Server struct {
+	Name        string `json:"name"`
+	Lang        string `json:"lang"`
+	Ours        bool   `json:"ours"`
+	Peer        string `json:"peer,omitempty"`
+	What        string `json:"what"`
+	Unavailable string `json:"unavailable,omitempty"`
+	Profile     string `json:"profile,omitempty"`
+}
+
+// Ratio compares a binding with a reference server on one workload.
 type Ratio struct {
+	Server   string  `json:"server"`
 	Workload string  `json:"workload"`
 	Versus   string  `json:"versus"`
-	Ratio    float64 `json:"ratio"`
-	Goal     float64 `json:"goal,omitempty"`
-	Met      bool    `json:"met"`
-	// CPURatio is the baseline's server CPU per request over the subject's:
-	// the throughput ratio to expect when the server alone is CPU-bound.
-	// It is steadier than Ratio when other processes share the machine.
+	Ratio    float64 `json:"ratio"` // of the median req/s
+	// Per-round ratios (runs taken back to back): median, min and max.
+	RoundMedian float64 `json:"round_ratio_median"`
+	RoundMin    float64 `json:"round_ratio_min"`
+	RoundMax    float64 `json:"round_ratio_max"`
+	// CPURatio is the reference's server CPU per request over the
+	// binding's: steadier than req/s when other processes share the machine.
 	CPURatio float64 `json:"cpu_ratio,omitempty"`
+}
+
+// Callgrind is the instruction count per request of the core.
+type Callgrind struct {
+	Workload string  `json:"workload"`
+	Requests int     `json:"requests"`
+	Ir       int64   `json:"ir"`
+	PerReq   float64 `json:"ir_per_request"`
+	Error    string  `json:"error,omitempty"`
 }
 
 // Results is the whole report.
 type Results struct {
-	Meta      Meta       `json:"meta"`
-	Workloads []Workload `json:"workloads"`
-	Servers   []string   `json:"servers"`
-	Rows      []Row      `json:"rows"`
-	Ratios    []Ratio    `json:"ratios"`
-	// Subject and Baselines name the servers the ratios compare.
-	Subject   string   `json:"subject"`
-	Baselines []string `json:"baselines"`
+	Meta      Meta        `json:"meta"`
+	Workloads []Workload  `json:"workloads"`
+	Servers   []Server    `json:"servers"`
+	Rows      []Row       `json:"rows"`
+	Ratios    []Ratio     `json:"ratios"`
+	Callgrind []Callgrind `json:"callgrind,omitempty"`
+	// Baseline is the server every binding is also compared with.
+	Baseline string `json:"baseline"`
 }
 
 // Row returns the row of server on workload, or nil.
@@ -178,42 +219,68 @@ func (res *Results) Row(server, workload string) *Row {
 	return nil
 }
 
-// ComputeRatios fills Ratios: the subject's median req/s over each
-// baseline's, for every workload where both rows are valid. The goal
-// applies to the first baseline only (the issue's goal is against raw
-// fasthttp).
+func (res *Results) server(name string) *Server {
+	for i := range res.Servers {
+		if res.Servers[i].Name == name {
+			return &res.Servers[i]
+		}
+	}
+	return nil
+}
+
+// ComputeRatios fills Ratios: every binding against its peer and against
+// the baseline, on every workload where both rows are valid.
 func (res *Results) ComputeRatios() {
 	res.Ratios = nil
-	for _, w := range res.Workloads {
-		s := res.Row(res.Subject, w.Name)
-		for i, b := range res.Baselines {
-			br := res.Row(b, w.Name)
-			if s == nil || br == nil || !s.Valid || !br.Valid || br.ReqPerSec == 0 {
-				continue
+	for _, s := range res.Servers {
+		if !s.Ours {
+			continue
+		}
+		versus := []string{}
+		if s.Peer != "" {
+			versus = append(versus, s.Peer)
+		}
+		if s.Peer != res.Baseline && s.Name != res.Baseline {
+			versus = append(versus, res.Baseline)
+		}
+		for _, w := range res.Workloads {
+			a := res.Row(s.Name, w.Name)
+			for _, v := range versus {
+				b := res.Row(v, w.Name)
+				if a == nil || b == nil || !a.Valid() || !b.Valid() || b.ReqPerSec == 0 {
+					continue
+				}
+				r := Ratio{Server: s.Name, Workload: w.Name, Versus: v, Ratio: a.ReqPerSec / b.ReqPerSec}
+				if a.CPUPerReq > 0 {
+					r.CPURatio = float64(b.CPUPerReq) / float64(a.CPUPerReq)
+				}
+				var rounds []float64
+				for _, ra := range a.Runs {
+					for _, rb := range b.Runs {
+						if ra.Round == rb.Round && rb.ReqPerSec > 0 {
+							rounds = append(rounds, ra.ReqPerSec/rb.ReqPerSec)
+						}
+					}
+				}
+				if len(rounds) > 0 {
+					r.RoundMedian, r.RoundMin, r.RoundMax = median(rounds), slices.Min(rounds), slices.Max(rounds)
+				}
+				res.Ratios = append(res.Ratios, r)
 			}
-			r := Ratio{Workload: w.Name, Versus: b, Ratio: s.ReqPerSec / br.ReqPerSec}
-			if s.CPUPerReq > 0 {
-				r.CPURatio = float64(br.CPUPerReq) / float64(s.CPUPerReq)
-			}
-			if i == 0 {
-				r.Goal = w.Goal
-				r.Met = r.Ratio >= w.Goal
-			}
-			res.Ratios = append(res.Ratios, r)
 		}
 	}
 }
 
-func (res *Results) ratio(workload, versus string) (Ratio, bool) {
+func (res *Results) ratio(server, workload, versus string) (Ratio, bool) {
 	for _, r := range res.Ratios {
-		if r.Workload == workload && r.Versus == versus {
+		if r.Server == server && r.Workload == workload && r.Versus == versus {
 			return r, true
 		}
 	}
 	return Ratio{}, false
 }
 
-// Write stores results.json and results.md in dir.
+// Write stores results.json, results.md and the charts in dir.
 func (res *Results) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -225,7 +292,24 @@ func (res *Results) Write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
 		return err
 	}
+	for name, svg := range res.Charts() {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil {
+			return err
+		}
+	}
 	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(res.Markdown()), 0o644)
+}
+
+// geomean of xs (0 when empty).
+func geomean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += math.Log(x)
+	}
+	return math.Exp(s / float64(len(xs)))
 }
 
 // Markdown renders the summary of ratios and one table per workload.
@@ -236,16 +320,100 @@ func (res *Results) Markdown() string {
 	if m.Quick {
 		mode = "quick"
 	}
-	fmt.Fprintf(&b, "# Spikard Go benchmark — %s (%s)\n\n", m.Date, mode)
-	fmt.Fprintf(&b, "wrk `-t%d -c%d -d%s --latency`, %s warm-up (excluded), %d run(s) per row; %s, %s, %d CPUs",
-		m.Threads, m.Connections, m.Duration, m.Warmup, m.Repeat, m.GoVersion, m.WrkVersion, m.CPUs)
+	fmt.Fprintf(&b, "# Spikard benchmark — %s (%s)\n\n", m.Date, mode)
+	fmt.Fprintf(&b, "`%s`: wrk `-t%d -c%d -d%s --latency`, %s warm-up per server and route (excluded), %d interleaved round(s); %s, %s, %d CPUs",
+		m.Command, m.Threads, m.Connections, m.Duration, m.Warmup, m.Repeat, m.GoVersion, m.WrkVersion, m.CPUs)
 	if m.CPUModel != "" {
 		fmt.Fprintf(&b, " (%s)", m.CPUModel)
 	}
 	if m.Commit != "" {
 		fmt.Fprintf(&b, ", commit %s", m.Commit)
 	}
-	b.WriteString(". wrk and the server share the machine's CPUs, so absolute numbers understate a dedicated server; the ratios are the point.\n")
+	fmt.Fprintf(&b, "; took %s. wrk and the servers share the machine's CPUs, so absolute numbers understate a dedicated server; the ratios, measured in the same run, are the point.\n", m.Elapsed)
+	if m.Profile {
+		b.WriteString("\n**Servers ran under profilers in this run: their numbers are low.**\n")
+	}
+
+	b.WriteString("\n## Servers\n\n| server | language | what | status |\n|---|---|---|---|\n")
+	for _, s := range res.Servers {
+		st := "ran"
+		if s.Unavailable != "" {
+			st = "**unavailable**: " + oneLine(s.Unavailable)
+		}
+		name := s.Name
+		if s.Ours {
+			name = "**" + name + "**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, s.Lang, s.What, st)
+	}
+
+	// Ratios: one table per binding.
+	b.WriteString("\n## Each binding against its peer and against " + res.Baseline + "\n\n")
+	b.WriteString("Ratio of median req/s (same run); in brackets the min–max of the per-round ratios (runs taken back to back); CPU: the reference's server CPU per request ÷ the binding's.\n")
+	for _, s := range res.Servers {
+		if !s.Ours || s.Unavailable != "" {
+			continue
+		}
+		versus := []string{}
+		if s.Peer != "" {
+			versus = append(versus, s.Peer)
+		}
+		if s.Peer != res.Baseline && s.Name != res.Baseline {
+			versus = append(versus, res.Baseline)
+		}
+		fmt.Fprintf(&b, "\n### %s (%s)\n\n| workload | %s req/s |", s.Name, s.Lang, s.Name)
+		for _, v := range versus {
+			fmt.Fprintf(&b, " ÷ %s | CPU/req ÷ %s |", v, v)
+		}
+		b.WriteString("\n|---|---:|" + strings.Repeat("---:|---:|", len(versus)) + "\n")
+		all := map[string][]float64{}
+		for _, w := range res.Workloads {
+			r := res.Row(s.Name, w.Name)
+			fmt.Fprintf(&b, "| %s | %s |", w.Name, cell(r))
+			for _, v := range versus {
+				if q, ok := res.ratio(s.Name, w.Name, v); ok {
+					all[v] = append(all[v], q.Ratio)
+					fmt.Fprintf(&b, " %.2f× (%.2f–%.2f) | %.2f× |", q.Ratio, q.RoundMin, q.RoundMax, q.CPURatio)
+				} else {
+					b.WriteString(" — | — |")
+				}
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("| **geometric mean** | |")
+		for _, v := range versus {
+			if len(all[v]) > 0 {
+				fmt.Fprintf(&b, " **%.2f×** (%d workloads) | |", geomean(all[v]), len(all[v]))
+			} else {
+				b.WriteString(" — | |")
+			}
+		}
+		b.WriteString("\n")
+	}
+
+	if len(res.Callgrind) > 0 {
+		b.WriteString("\n## Instructions per request (callgrind, spikard-go)\n\n")
+		b.WriteString("The noise-free regression signal: the spikard-go server under `valgrind --tool=callgrind`, counters zeroed after a warm-up, then N sequential requests from a Go client on one keep-alive connection; Ir (instructions executed, all threads) ÷ N.\n\n| workload | requests | Ir | Ir / request |\n|---|---:|---:|---:|\n")
+		for _, c := range res.Callgrind {
+			if c.Error != "" {
+				fmt.Fprintf(&b, "| %s | %d | **failed**: %s | |\n", c.Workload, c.Requests, oneLine(c.Error))
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", c.Workload, c.Requests, fmtInt(c.Ir), fmtInt(int64(math.Round(c.PerReq))))
+		}
+	}
+
+	var profs []string
+	for _, s := range res.Servers {
+		if s.Profile != "" {
+			profs = append(profs, fmt.Sprintf("| %s | `%s` |", s.Name, s.Profile))
+		}
+	}
+	if len(profs) > 0 {
+		b.WriteString("\n## CPU profiles\n\nGo: pprof (`go tool pprof -top` in the `.top.txt` beside it); Python: py-spy, speedscope JSON (open at speedscope.app or `py-spy`'s viewer); Node: `--cpu-prof` (.cpuprofile, Chrome DevTools).\n\n| server | profile |\n|---|---|\n")
+		b.WriteString(strings.Join(profs, "\n") + "\n")
+	}
+
 	var noisy []string
 	for _, r := range res.Rows {
 		if r.OtherCores > NoisyCores {
@@ -253,106 +421,62 @@ func (res *Results) Markdown() string {
 		}
 	}
 	if len(noisy) > 0 {
-		fmt.Fprintf(&b, "\n**Other processes used CPU during some runs** (cores, median): %s. Their req/s is unreliable; the server CPU per request and its ratio hold up better.\n", strings.Join(noisy, ", "))
-	}
-	if m.Profile {
-		b.WriteString("\n**spikard-go ran under the CPU profiler in this run: its numbers are a little low.**\n")
+		fmt.Fprintf(&b, "\n**Other processes used CPU during %d of %d rows** (median cores beyond the server and wrk; listed in results.json). Their req/s is unreliable; the per-round ratios and the CPU per request hold up better.\n", len(noisy), len(res.Rows))
 	}
 
-	b.WriteString("\n## Summary\n\n")
-	fmt.Fprintf(&b, "| workload | %s req/s | %s ÷ %s | goal | met | CPU/req ratio ÷ %s |", res.Subject, res.Subject, res.Baselines[0], res.Baselines[0])
-	for _, base := range res.Baselines[1:] {
-		fmt.Fprintf(&b, " %s ÷ %s |", res.Subject, base)
-	}
-	b.WriteString("\n|---|---:|---:|---:|:---:|---:|")
-	for range res.Baselines[1:] {
-		b.WriteString("---:|")
-	}
-	b.WriteString("\n")
+	b.WriteString("\n## Every row\n")
 	for _, w := range res.Workloads {
-		rps := "—"
-		if s := res.Row(res.Subject, w.Name); s != nil && s.Valid {
-			rps = fmtRPS(s.ReqPerSec)
+		fmt.Fprintf(&b, "\n### %s — `%s`", w.Name, w.Request)
+		if w.Bytes > 0 {
+			fmt.Fprintf(&b, " (%s body)", fmtBytes(w.Bytes))
 		}
-		r, ok := res.ratio(w.Name, res.Baselines[0])
-		ratio, met, cpu := "—", "—", "—"
-		if ok {
-			ratio = fmt.Sprintf("%.2f×", r.Ratio)
-			met = map[bool]string{true: "yes", false: "**no**"}[r.Met]
-			cpu = fmt.Sprintf("%.2f×", r.CPURatio)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | ≥ %.2f | %s | %s |", w.Name, rps, ratio, w.Goal, met, cpu)
-		for _, base := range res.Baselines[1:] {
-			if r, ok := res.ratio(w.Name, base); ok {
-				fmt.Fprintf(&b, " %.2f× |", r.Ratio)
-			} else {
-				b.WriteString(" — |")
-			}
-		}
-		b.WriteString("\n")
-	}
-
-	for _, w := range res.Workloads {
-		fmt.Fprintf(&b, "\n## %s — `%s`\n\n", w.Name, w.Request)
-		b.WriteString("| server | req/s (median) | spread (min–max) | p50 | p99 | RSS after | server CPU / req | other load |")
-		for _, base := range res.Baselines {
-			fmt.Fprintf(&b, " ÷ %s |", base)
-		}
-		b.WriteString("\n|---|---:|---:|---:|---:|---:|---:|---:|")
-		for range res.Baselines {
-			b.WriteString("---:|")
-		}
-		b.WriteString("\n")
-		for _, server := range res.Servers {
-			r := res.Row(server, w.Name)
+		b.WriteString("\n\n| server | req/s (median) | spread (min–max) | p50 | p99 | RSS | server CPU / req | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, s := range res.Servers {
+			r := res.Row(s.Name, w.Name)
 			if r == nil {
 				continue
 			}
-			if !r.Valid && len(r.Runs) == 0 {
-				fmt.Fprintf(&b, "| %s | **invalid**: %s |", server, oneLine(r.Problem))
-				b.WriteString(strings.Repeat(" |", 6+len(res.Baselines)))
-				b.WriteString("\n")
+			if !r.Valid() && len(r.Runs) == 0 {
+				fmt.Fprintf(&b, "| %s | %s: %s | | | | | | |\n", s.Name, r.Status, oneLine(r.Problem))
 				continue
 			}
-			name := server
-			if !r.Valid {
+			name := s.Name
+			if !r.Valid() {
 				name += " (**invalid**: " + oneLine(r.Problem) + ")"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f MiB | %s | %.2f cores |", name,
-				fmtRPS(r.ReqPerSec), spread(r), fmtDur(r.P50), fmtDur(r.P99),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f MiB | %s | %.2f cores |\n", name,
+				fmtInt(int64(math.Round(r.ReqPerSec))), spread(r), fmtDur(r.P50), fmtDur(r.P99),
 				float64(r.RSSKiB)/1024, fmtDur(r.CPUPerReq), r.OtherCores)
-			for _, base := range res.Baselines {
-				br := res.Row(base, w.Name)
-				if br == nil || !br.Valid || !r.Valid || br.ReqPerSec == 0 {
-					b.WriteString(" — |")
-					continue
-				}
-				fmt.Fprintf(&b, " %.2f |", r.ReqPerSec/br.ReqPerSec)
-			}
-			b.WriteString("\n")
-		}
-		if r, ok := res.ratio(w.Name, res.Baselines[0]); ok {
-			verdict := "met"
-			if !r.Met {
-				verdict = "**not met**"
-			}
-			fmt.Fprintf(&b, "\n%s = %.2f× %s (goal ≥ %.2f: %s; by server CPU per request %.2f×)", res.Subject, r.Ratio, r.Versus, r.Goal, verdict, r.CPURatio)
-			for _, base := range res.Baselines[1:] {
-				if r2, ok := res.ratio(w.Name, base); ok {
-					fmt.Fprintf(&b, ", %.2f× %s", r2.Ratio, base)
-				}
-			}
-			b.WriteString(".\n")
 		}
 	}
+	b.WriteString("\n## Charts\n\n")
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range res.Charts() {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		fmt.Fprintf(&b, "![%s](%s)\n", strings.TrimSuffix(name, ".svg"), name)
+	}
 	return b.String()
+}
+
+func cell(r *Row) string {
+	switch {
+	case r == nil:
+		return "—"
+	case r.Valid():
+		return fmtInt(int64(math.Round(r.ReqPerSec)))
+	}
+	return r.Status
 }
 
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", " ")
 	s = strings.ReplaceAll(s, "|", "\\|")
-	if len(s) > 160 {
-		s = s[:160] + "…"
+	if len(s) > 200 {
+		s = s[:200] + "…"
 	}
 	return s
 }
@@ -365,13 +489,14 @@ func spread(r *Row) string {
 	if r.ReqPerSec > 0 {
 		half = (r.MaxRPS - r.MinRPS) / 2 / r.ReqPerSec * 100
 	}
-	return fmt.Sprintf("%s–%s (±%.1f%%)", fmtRPS(r.MinRPS), fmtRPS(r.MaxRPS), half)
+	return fmt.Sprintf("%s–%s (±%.0f%%)", fmtInt(int64(math.Round(r.MinRPS))), fmtInt(int64(math.Round(r.MaxRPS))), half)
 }
 
-// fmtRPS writes a rate with thousands separators.
-func fmtRPS(v float64) string {
-	n := int64(math.Round(v))
+// fmtInt writes an integer with thousands separators.
+func fmtInt(n int64) string {
 	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
 	var out []byte
 	for i := range len(s) {
 		if i > 0 && (len(s)-i)%3 == 0 {
@@ -379,7 +504,17 @@ func fmtRPS(v float64) string {
 		}
 		out = append(out, s[i])
 	}
+	if neg {
+		return "-" + string(out)
+	}
 	return string(out)
+}
+
+func fmtBytes(n int) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f KiB", float64(n)/1024)
 }
 
 // fmtDur writes a latency in the unit that keeps three significant digits.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 	"time"
@@ -8,23 +9,26 @@ import (
 	"github.com/spikard/spikard-go/bench/wrk"
 )
 
-func run(rps float64, non2xx int64) Run {
-	return Run{Result: wrk.Result{Requests: int64(rps) * 10, ReqPerSec: rps, P50: time.Millisecond, P99: 5 * time.Millisecond, Non2xx: non2xx}, CPU: time.Second}
+func run(round int, rps float64, non2xx int64) Run {
+	return Run{Round: round, Result: wrk.Result{Requests: int64(rps) * 10, ReqPerSec: rps, P50: time.Millisecond, P99: 5 * time.Millisecond, Non2xx: non2xx}, CPU: time.Second}
 }
 
-func TestSummarizeAndRatios(t *testing.T) {
+func TestSummarizeRatiosAndRender(t *testing.T) {
 	res := &Results{
-		Meta:      Meta{Date: "2026-01-02", Threads: 2, Connections: 64, Duration: 10 * time.Second, Repeat: 3},
-		Workloads: []Workload{{Name: "w", Request: "GET /w", Goal: 0.9}, {Name: "v", Request: "POST /v", Goal: 0.8}},
-		Servers:   []string{"raw", "sub", "std"},
-		Subject:   "sub", Baselines: []string{"raw", "std"},
+		Meta:      Meta{Date: "2026-01-02", Threads: 2, Connections: 64, Duration: 10 * time.Second, Repeat: 3, Command: "bench"},
+		Workloads: []Workload{{Name: "w", Group: "json", Request: "GET /w"}, {Name: "v", Group: "json", Request: "POST /v"}},
+		Servers: []Server{{Name: "raw", Lang: "go"}, {Name: "sub", Lang: "go", Ours: true, Peer: "raw"},
+			{Name: "py", Lang: "python", Ours: true, Peer: "peer"}, {Name: "peer", Lang: "python"}, {Name: "gone", Lang: "php", Unavailable: "did not install"}},
+		Baseline: "raw",
 		Rows: []Row{
-			{Server: "raw", Workload: "w", Valid: true, Runs: []Run{run(100, 0), run(120, 0), run(110, 0)}},
-			{Server: "sub", Workload: "w", Valid: true, Runs: []Run{run(95, 0), run(99, 0), run(90, 0)}},
-			{Server: "std", Workload: "w", Valid: true, Runs: []Run{{Result: wrk.Result{Requests: 500, ReqPerSec: 50, P50: 1, P99: 1}, CPU: time.Second, Wall: 10 * time.Second, Other: 5 * time.Second}}},
-			{Server: "raw", Workload: "v", Valid: true, Runs: []Run{run(100, 0)}},
-			{Server: "sub", Workload: "v", Valid: true, Runs: []Run{run(100, 3)}},
-			{Server: "std", Workload: "v", Valid: false, Problem: "correctness check: 404"},
+			{Server: "raw", Workload: "w", Status: OK, Runs: []Run{run(1, 100, 0), run(2, 120, 0), run(3, 110, 0)}},
+			{Server: "sub", Workload: "w", Status: OK, Runs: []Run{run(1, 95, 0), run(2, 99, 0), run(3, 90, 0)}},
+			{Server: "py", Workload: "w", Status: OK, Runs: []Run{run(1, 20, 0), run(2, 22, 0), run(3, 21, 0)}},
+			{Server: "peer", Workload: "w", Status: OK, Runs: []Run{run(1, 10, 0), run(2, 11, 0), run(3, 10, 0)}},
+			{Server: "raw", Workload: "v", Status: OK, Runs: []Run{run(1, 100, 0)}},
+			{Server: "sub", Workload: "v", Status: OK, Runs: []Run{run(1, 100, 3)}},
+			{Server: "py", Workload: "v", Status: NotImplemented, Problem: "no multipart"},
+			{Server: "peer", Workload: "v", Status: Invalid, Problem: "correctness check: 404"},
 		},
 	}
 	for i := range res.Rows {
@@ -35,20 +39,26 @@ func TestSummarizeAndRatios(t *testing.T) {
 	if raw.ReqPerSec != 110 || raw.MinRPS != 100 || raw.MaxRPS != 120 {
 		t.Fatalf("raw row: %+v", raw)
 	}
-	if got := res.Row("sub", "v"); got.Valid {
+	if got := res.Row("sub", "v"); got.Valid() {
 		t.Fatal("a row with non-2xx answers must be invalid")
 	}
-	if len(res.Ratios) != 2 {
-		t.Fatalf("ratios: %+v", res.Ratios)
+	q, ok := res.ratio("py", "w", "peer")
+	if !ok || q.Ratio != 2.1 || q.RoundMin != 2 || q.RoundMax != 2.1 {
+		t.Fatalf("py ÷ peer: %+v %v", q, ok)
 	}
-	r := res.Ratios[0]
-	if r.Versus != "raw" || r.Ratio != 95.0/110 || r.Met {
-		t.Fatalf("ratio vs raw: %+v", r)
+	if q, ok := res.ratio("py", "w", "raw"); !ok || q.Ratio != 21.0/110 {
+		t.Fatalf("py ÷ raw: %+v", q)
 	}
 	md := res.Markdown()
-	for _, want := range []string{"| w | 95 | 0.86× | ≥ 0.90 | **no** | 0.86× | 1.90× |", "**Other processes used CPU during some runs** (cores, median): std/w 0.5", "**invalid**: correctness check: 404", "sub (**invalid**: 3 non-2xx answers)"} {
+	for _, want := range []string{"| w | 21 | 2.10× (2.00–2.10) | 2.03× | 0.19× (0.18–0.20) |", "not implemented: no multipart",
+		"invalid: correctness check: 404", "sub (**invalid**: 3 non-2xx answers)", "**unavailable**: did not install", "![rps-json](rps-json.svg)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	for name, svg := range res.Charts() {
+		if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+			t.Errorf("%s is not well-formed XML: %v", name, err)
 		}
 	}
 }

@@ -55,14 +55,14 @@ func TestParseRejectsIncomplete(t *testing.T) {
 }
 
 func TestWriteScript(t *testing.T) {
-	body := []byte(`{"a":"]]","b":"]=]"}`)
+	body := []byte("{\"a\":\"]]\\\\\"}\r\n1")
 	p, err := WriteScript(t.TempDir(), "x", "POST", "application/json", body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(p)
 	s := string(b)
-	if !strings.Contains(s, "wrk.body = [==[\n"+string(body)+"]==]") || !strings.Contains(s, `wrk.method = "POST"`) {
+	if !strings.Contains(s, `wrk.body = "{\"a\":\"]]\\\\\"}\013\0101"`) || !strings.Contains(s, `wrk.method = "POST"`) {
 		t.Fatalf("script:\n%s", s)
 	}
 }

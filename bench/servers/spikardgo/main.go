@@ -1,40 +1,97 @@
-// Command spikardgo serves the benchmark workloads through the Spikard Go
-// API: parameters and bodies are declared with schemas and the core does the
-// coercion and validation the other servers do by hand.
+// Command spikardgo serves the benchmark routes through the Spikard Go API:
+// parameters and bodies are declared with the JSON Schemas of the workload
+// table, and the core does the coercion and validation the peers do by hand.
 package main
 
 import (
 	"log"
+	"strconv"
 
 	"github.com/spikard/spikard-go"
 	"github.com/spikard/spikard-go/bench/servekit"
 	"github.com/spikard/spikard-go/bench/workload"
 )
 
+// object writes the named values as one JSON object, in order.
+func object(names []string, get func(string) any) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, n)
+		b = append(b, ':')
+		b = appendValue(b, get(n))
+	}
+	return append(b, '}')
+}
+
+func handler(r *workload.Route) spikard.Handler {
+	var names []string
+	for _, p := range r.Params {
+		names = append(names, p.Name)
+	}
+	switch r.Kind {
+	case workload.KindEcho:
+		// The core has parsed (and on /v/json validated) the body.
+		return func(c *spikard.Ctx) error { return c.Send(200, "application/json", c.RawBody()) }
+	case workload.KindPath:
+		return func(c *spikard.Ctx) error {
+			return c.Send(200, "application/json", object(names, func(n string) any { return c.Path(n).Any() }))
+		}
+	case workload.KindQuery:
+		return func(c *spikard.Ctx) error {
+			return c.Send(200, "application/json", object(names, func(n string) any { return c.Query(n).Any() }))
+		}
+	case workload.KindForm:
+		return func(c *spikard.Ctx) error {
+			form, _ := c.Body().(map[string]any)
+			return c.Send(200, "application/json", object(names, func(n string) any { return form[n] }))
+		}
+	case workload.KindMultipart:
+		return func(c *spikard.Ctx) error {
+			form, _ := c.Body().(map[string]any)
+			file, _ := form["file"].(map[string]any)
+			title, _ := form["title"].(string)
+			if file == nil {
+				return spikard.NewProblem(422, "missing-file", "Missing file", "the form has no file part")
+			}
+			return c.JSON(200, map[string]any{"title": title, "filename": file["filename"], "size": file["size"]})
+		}
+	}
+	panic("spikardgo: unknown route kind " + r.Kind)
+}
+
 func main() {
 	app := spikard.New(spikard.Config{Host: "127.0.0.1"})
-	app.Get("/json", func(c *spikard.Ctx) error {
-		return c.JSON(200, workload.HelloWorld)
-	})
-	app.Get("/users/{id:int}/posts/{slug}", func(c *spikard.Ctx) error {
-		return c.JSON(200, workload.Post{ID: c.Path("id").Int(), Slug: c.Path("slug").String()})
-	})
-	app.Get("/search", func(c *spikard.Ctx) error {
-		return c.JSON(200, workload.Search{
-			Q: c.Query("q").String(), Limit: c.Query("limit").Int(), Page: c.Query("page").Int(),
-		})
-	},
-		spikard.Query("q", workload.QSchema),
-		spikard.Query("limit", workload.LimitSchema),
-		spikard.Query("page", workload.PageSchema),
-	)
-	// Both POST routes echo the request bytes, as the other servers do; the
-	// core has already decoded (and on /items validated) the body.
-	app.Post("/items", func(c *spikard.Ctx) error {
-		return c.Send(200, "application/json", c.RawBody())
-	}, spikard.Body(workload.ItemSchema))
-	app.Post("/items-raw", func(c *spikard.Ctx) error {
-		return c.Send(200, "application/json", c.RawBody())
-	})
+	for _, r := range workload.Routes {
+		for _, validated := range []bool{false, true} {
+			path, body := r.Path, r.PlainBody
+			if validated {
+				path, body = r.ValidatedPath(), r.Body
+			}
+			var opts []spikard.Option
+			for _, p := range r.Params {
+				schema := p.Plain
+				if validated {
+					schema = p.Schema
+				}
+				switch r.Kind {
+				case workload.KindPath:
+					opts = append(opts, spikard.PathParam(p.Name, spikard.Schema(schema)))
+				case workload.KindQuery:
+					opts = append(opts, spikard.Query(p.Name, spikard.Schema(schema)))
+				}
+			}
+			if r.Kind == workload.KindForm {
+				body = workload.FormSchema(r, validated)
+			}
+			if body != nil {
+				opts = append(opts, spikard.Body(spikard.Schema(body)))
+			}
+			app.Route(r.Method, path, handler(r), opts...)
+		}
+	}
 	log.Fatal(app.Serve(servekit.Listen()))
 }
