@@ -44,12 +44,6 @@ func sortedKeysB(m map[string]binding) []string {
 	return ks
 }
 
-func notYet(name string) binding {
-	return binding{prepare: func(context.Context, string, string) ([]string, error) {
-		return nil, fmt.Errorf("binding %s not available yet: it has no fixture app (see cmd/conformance/PROTOCOL.md)", name)
-	}}
-}
-
 // prepareGo builds bindings/go/fixtureapp once.
 func prepareGo(ctx context.Context, root, tmp string) ([]string, error) {
 	bin := filepath.Join(tmp, "fixtureapp-go")
