@@ -105,10 +105,10 @@ func (r *runner) run(plan *Plan) (status, reason string) {
 	switch {
 	case err != nil:
 		r.pool.discard()
-		stopProblem = "stopping the app: " + err.Error() + " (fixture app restarted)"
+		stopProblem = withStderr("stopping the app: " + err.Error() + " (fixture app restarted)")
 	case string(stopped["stopped"]) != "true":
 		r.pool.discard()
-		stopProblem = fmt.Sprintf("stopping the app: answered %s, want {\"stopped\":true} (fixture app restarted)", mustJSON(stopped))
+		stopProblem = withStderr(fmt.Sprintf("stopping the app: answered %s, want {\"stopped\":true} (fixture app restarted)", mustJSON(stopped)))
 	}
 
 	if sendErr != nil {

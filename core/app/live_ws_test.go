@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,5 +230,39 @@ func TestWebSocketNotAnUpgrade(t *testing.T) {
 	_, resp, err = d.Dial("ws://"+addr+"/ws/a", http.Header{"Origin": {"http://evil.example"}})
 	if err == nil || resp == nil || resp.StatusCode != 403 {
 		t.Fatalf("cross-origin handshake: %v %v", resp, err)
+	}
+}
+
+// A Conn outlives its connection: hosts (the C ABI) and a shutdown's
+// GoAway may still hold it after fasthttp recycled the hijacked socket.
+// Every use must then fail cleanly instead of touching the socket.
+func TestWebSocketConnAfterItEnded(t *testing.T) {
+	var held atomic.Pointer[ws.Conn]
+	ended := make(chan struct{})
+	cfg, err := config.Parse([]byte(`{"version":1,"routes":[{"method":"GET","path":"/ws","handler":"h","websocket":{}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := app.New(*cfg)
+	b.SetLogger(discardLogger())
+	b.HandleWebSocket("h", ws.Handler{
+		OnConnect: func(c *ws.Conn) error { held.Store(c); return nil },
+		OnClose:   func(c *ws.Conn, code int, reason string) { close(ended) },
+	})
+	addr := listen(t, b)
+	c := dial(t, "ws://"+addr+"/ws")
+	c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
+	c.Close()
+	<-ended
+	conn := held.Load()
+	waitFor(t, "the connection to leave the registry", 3*time.Second, func() bool { return ws.Get(conn.ID()) == nil })
+	if err := conn.SendText("late"); !errors.Is(err, ws.ErrClosed) {
+		t.Fatalf("Send after the end: %v, want ErrClosed", err)
+	}
+	if err := conn.Close(1000, ""); err != nil {
+		t.Fatalf("Close after the end: %v", err)
+	}
+	if conn.RemoteAddr() == "" {
+		t.Fatal("RemoteAddr is kept after the end")
 	}
 }

@@ -245,6 +245,15 @@ type Conn struct {
 
 	wmu sync.Mutex // data writes
 
+	// life guards ws against use after Serve returned: fasthttp recycles
+	// the hijacked connection then, and a shutdown's GoAway, a pinger or
+	// a host thread (the C ABI) may still hold this Conn.
+	life sync.RWMutex
+	over bool
+
+	// Read once at the start: the connection's accessors outlive it.
+	subprotocol, remote string
+
 	mu        sync.Mutex
 	inHandler bool
 	shutting  bool
@@ -256,11 +265,23 @@ type Conn struct {
 	data   atomic.Value
 }
 
+// use runs fn with the websocket unless the connection is over; it
+// reports whether fn ran.
+func (c *Conn) use(fn func(ws *websocket.Conn)) bool {
+	c.life.RLock()
+	defer c.life.RUnlock()
+	if c.over {
+		return false
+	}
+	fn(c.ws)
+	return true
+}
+
 // ID is the connection's process-unique id.
 func (c *Conn) ID() uint64 { return c.id }
 
 // Subprotocol is the negotiated subprotocol ("" when none).
-func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
+func (c *Conn) Subprotocol() string { return c.subprotocol }
 
 // Context is cancelled when the connection is over.
 func (c *Conn) Context() context.Context { return c.ctx }
@@ -290,7 +311,7 @@ func (c *Conn) Header(name string) string {
 }
 
 // RemoteAddr is the peer's address.
-func (c *Conn) RemoteAddr() string { return c.ws.RemoteAddr().String() }
+func (c *Conn) RemoteAddr() string { return c.remote }
 
 // SetData attaches a value to the connection; Data returns it.
 func (c *Conn) SetData(v any) { c.data.Store(&v) }
@@ -319,14 +340,17 @@ func (c *Conn) Send(t MessageType, b []byte) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	if err := c.ws.WriteMessage(int(t), b); err != nil {
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return ErrClosed
-		}
-		return err
+	var err error
+	if !c.use(func(ws *websocket.Conn) {
+		_ = ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+		err = ws.WriteMessage(int(t), b)
+	}) {
+		return ErrClosed
 	}
-	return nil
+	if err != nil && errors.Is(err, websocket.ErrCloseSent) {
+		return ErrClosed
+	}
+	return err
 }
 
 // SendText writes a text message.
@@ -379,9 +403,11 @@ func (c *Conn) initiateClose(code int, reason string, wait time.Duration) {
 	}
 	c.closeSent, c.sentCode, c.sentText = true, code, reason
 	c.mu.Unlock()
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
-		time.Now().Add(c.opts.WriteTimeout))
-	_ = c.ws.SetReadDeadline(time.Now().Add(wait))
+	c.use(func(ws *websocket.Conn) {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
+			time.Now().Add(c.opts.WriteTimeout))
+		_ = ws.SetReadDeadline(time.Now().Add(wait))
+	})
 }
 
 var lastID atomic.Uint64
@@ -391,7 +417,8 @@ func Serve(conn *websocket.Conn, o *Options, h Handler, req Request, hub *Hub, l
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Conn{id: lastID.Add(1), ws: conn, opts: o, h: h, req: req, hub: hub, log: log}
+	c := &Conn{id: lastID.Add(1), ws: conn, opts: o, h: h, req: req, hub: hub, log: log,
+		subprotocol: conn.Subprotocol(), remote: conn.RemoteAddr().String()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	register(c)
 	if hub != nil && !hub.add(c) {
@@ -401,6 +428,9 @@ func Serve(conn *websocket.Conn, o *Options, h Handler, req Request, hub *Hub, l
 		c.mu.Unlock()
 	}
 	code, reason := c.run()
+	c.life.Lock()
+	c.over = true
+	c.life.Unlock()
 	c.cancel()
 	c.mu.Lock()
 	if c.pinger != nil {
@@ -581,6 +611,7 @@ func (c *Conn) alive() {
 	if sent || c.opts.PingInterval <= 0 {
 		return
 	}
+	// Only the read loop calls alive, while the connection is not over.
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.opts.PingInterval + c.opts.PongTimeout))
 }
 
@@ -591,7 +622,10 @@ func (c *Conn) ping() {
 	if sent || c.ctx.Err() != nil {
 		return
 	}
-	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.opts.WriteTimeout)); err != nil {
+	var err error
+	if !c.use(func(ws *websocket.Conn) {
+		err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.opts.WriteTimeout))
+	}) || err != nil {
 		return
 	}
 	c.mu.Lock()
@@ -613,7 +647,7 @@ func (c *Conn) goAway(wait time.Duration) {
 }
 
 // kill drops the TCP connection.
-func (c *Conn) kill() { _ = c.ws.NetConn().Close() }
+func (c *Conn) kill() { c.use(func(ws *websocket.Conn) { _ = ws.NetConn().Close() }) }
 
 // Process-wide registry, for the C ABI.
 var (

@@ -253,6 +253,9 @@ static void test_async_completion(void) {
     for (int i = 0; i < 8; i++) http_async_start(&a[i], port, "GET", "/later", NULL, NULL);
     for (int i = 0; i < 8; i++) {
         http_resp *r = http_async_wait(&a[i]);
+        if (!r || r->status != 202)
+            fprintf(stderr, "async %d: rc=%d status=%d body=%s\n", i, a[i].rc, r ? r->status : 0,
+                    r && r->body ? r->body : "(none)");
         CHECK(r && r->status == 202 && strcmp(r->body, "{\"later\":true}") == 0);
         if (r) http_resp_free(r);
     }

@@ -122,7 +122,8 @@ static inline int http_header(const http_resp *r, const char *name, char *out, s
 static inline int http_connect(uint16_t port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
-    struct timeval tv = {30, 0};
+    /* generous: under valgrind (SPIKARD_TEST_SLOW) a busy CI box is slow */
+    struct timeval tv = {t_scale(30000) / 1000, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
