@@ -41,6 +41,15 @@
  * short-circuit the request or calls spikard_continue to let it go on; a
  * factory answers its value.
  *
+ * A handler may answer with a stream instead (spikard_stream_begin, then
+ * spikard_stream_write or spikard_sse_send, then spikard_stream_end): the
+ * body goes out chunked while the host produces it. The handler of a
+ * WebSocket route (one with a "websocket" member) receives the
+ * connection's events instead of requests - SPIKARD_KIND_WS_OPEN,
+ * SPIKARD_KIND_WS_MESSAGE, SPIKARD_KIND_WS_CLOSE - through the same
+ * callback or queue, and talks back with spikard_ws_send and
+ * spikard_ws_close.
+ *
  * Serving runs entirely on the library's threads: spikard_app_listen
  * returns at once, and the host thread is free.
  *
@@ -54,10 +63,12 @@
  *   spikard_strerror.
  * - After a failure, spikard_last_error() describes it, in the thread that
  *   made the call.
- * - Handles: an app is an int64_t, a request a uint64_t. Both are plain
- *   numbers, never pointers; 0 is never a valid handle. Using a stale or
- *   unknown handle returns SPIKARD_EBADHANDLE (or SPIKARD_ESTATE for a
- *   request that existed and was already finished): it never crashes.
+ * - Handles: an app is an int64_t; a request, a stream and a WebSocket
+ *   connection are uint64_t. All are plain numbers, never pointers; 0 is
+ *   never a valid handle. Using an unknown handle returns
+ *   SPIKARD_EBADHANDLE; a request, stream or connection that existed and
+ *   is finished gives SPIKARD_ESTATE or SPIKARD_ECLOSED as each function
+ *   says. It never crashes.
  * - Byte strings are (pointer, length) pairs and need not be NUL-terminated.
  *   Plain `const char *` arguments without a length are NUL-terminated.
  * - Arguments are borrowed for the duration of the call: the library copies
@@ -76,7 +87,7 @@
  * spikard_next, spikard_try_next, spikard_respond, spikard_respond_error,
  * spikard_continue, spikard_background, spikard_app_ready_fd - are plain
  * C: they never enter the Go runtime, so a host thread never waits for the
- * Go scheduler (the app lifecycle calls do enter it).
+ * Go scheduler (the app lifecycle, stream and WebSocket calls do enter it).
  *
  * Callback handlers run on library threads, possibly many at once. A host
  * with a global interpreter lock should prefer the queued mode with one
@@ -137,7 +148,7 @@ extern "C" {
 #define SPIKARD_VERSION_MAJOR 0
 #define SPIKARD_VERSION_MINOR 1
 #define SPIKARD_VERSION_PATCH 0
-#define SPIKARD_ABI_VERSION 1
+#define SPIKARD_ABI_VERSION 2
 #define SPIKARD_CONFIG_VERSION 1
 
 /*
@@ -160,16 +171,31 @@ typedef enum spikard_error {
 } spikard_error;
 
 /*
- * Request kinds (spikard_request.kind). Only HTTP requests exist in this
- * version; the others are reserved so that queue consumers can grow without
- * an ABI change. A consumer must answer or ignore kinds it does not know as
- * the kind's documentation will say.
+ * Request kinds (spikard_request.kind): what an invocation of a handler is.
+ *
+ * The three WebSocket kinds go to the handler of a WebSocket route, one
+ * connection's events one at a time and in order: the next event of a
+ * connection is delivered only after the host finished the previous one
+ * (which is how a slow host slows the client down). `conn` names the
+ * connection for spikard_ws_send / spikard_ws_close; path, query,
+ * request_id and values are those of the upgrade request (values: its
+ * validated parameters). Finish every event with
+ *   spikard_continue        done (changes are ignored);
+ *   spikard_respond         done, and send the body (if not empty) as one
+ *                           message: binary when the answer's Content-Type
+ *                           is application/octet-stream, else text (which
+ *                           must be UTF-8); the status is ignored;
+ *   spikard_respond_error   the handler failed: the connection is closed
+ *                           with 1011 and the message logged.
+ * An event not finished within the handler timeout closes the connection
+ * with 1011.
  */
 typedef enum spikard_request_kind {
-    SPIKARD_KIND_HTTP = 0,        /**< An HTTP request: answer with spikard_respond. */
-    SPIKARD_KIND_WS_MESSAGE = 1,  /**< Reserved: a WebSocket message. */
-    SPIKARD_KIND_WS_CLOSE = 2,    /**< Reserved: a WebSocket connection closed. */
-    SPIKARD_KIND_SHUTDOWN = 3     /**< Reserved: the app began shutting down. */
+    SPIKARD_KIND_HTTP = 0,       /**< An HTTP request (or a hook, factory or task invocation): answer with spikard_respond, spikard_stream_begin, spikard_continue or spikard_respond_error. */
+    SPIKARD_KIND_WS_MESSAGE = 1, /**< A WebSocket data message, already checked (UTF-8 for text, the route's message_schema): method is "TEXT" or "BINARY", body the payload. */
+    SPIKARD_KIND_WS_CLOSE = 2,   /**< The connection is over (the last event of a conn): method "CLOSE", body the close code (2 bytes, big-endian; 1006 when the connection dropped) then the reason. Sends fail with SPIKARD_ECLOSED from now on. */
+    SPIKARD_KIND_SHUTDOWN = 3,   /**< Reserved: never delivered by this version. */
+    SPIKARD_KIND_WS_OPEN = 4     /**< A WebSocket connection was accepted (the handshake is done): method "GET", headers the upgrade request's. Greet with spikard_ws_send. */
 } spikard_request_kind;
 
 /*
@@ -192,7 +218,7 @@ typedef enum spikard_request_kind {
  */
 typedef struct spikard_request {
     uint32_t size;            /**< sizeof(spikard_request) of the library. */
-    uint32_t kind;            /**< A spikard_request_kind; SPIKARD_KIND_HTTP in this version. */
+    uint32_t kind;            /**< A spikard_request_kind. */
     uint64_t id;              /**< The request id: pass it to spikard_respond. Opaque and never 0; an id is not issued again before its slot was reused 2^32 times. */
     uint64_t tag;             /**< The tag given to spikard_app_handle_queued; 0 for callback handlers. */
     int64_t app;              /**< The app handle the request belongs to. */
@@ -210,8 +236,9 @@ typedef struct spikard_request {
     size_t request_id_len;
     const char *values;       /**< The validated, coerced values as JSON: {"path":{..},"query":{..},"headers":{..},"cookies":{..},"body":..}; a group is present only when the route declares it. */
     size_t values_len;
-    const char *body;         /**< The raw request body (may contain NUL bytes). */
+    const char *body;         /**< The raw request body (may contain NUL bytes); a WebSocket message's payload. */
     size_t body_len;
+    uint64_t conn;            /**< The WebSocket connection of a SPIKARD_KIND_WS_* event; 0 for every other kind. */
 } spikard_request;
 
 /*
@@ -582,32 +609,149 @@ int spikard_continue(uint64_t request_id, const char *changes, size_t changes_le
 int spikard_background(uint64_t request_id, const char *handler, const char *payload, size_t payload_len);
 
 /* ==================================================================== */
+/* Streams                                                              */
+/* ==================================================================== */
+/*
+ * A stream answers a request with a body produced while it is sent:
+ * chunked on HTTP/1.1, DATA frames on HTTP/2, each write sent as it comes.
+ * The stream is its own handle, released by spikard_stream_end (or
+ * spikard_stream_fail); the request itself is finished by
+ * spikard_stream_begin.
+ *
+ * Backpressure: once the response is being sent, at most 16 chunks wait
+ * for a slow client, and spikard_stream_write / spikard_sse_send block
+ * the calling thread while the queue is full. Writes made before that -
+ * in particular by a callback handler before it returns, since the
+ * response starts only afterwards - are kept without a limit.
+ *
+ * A client that goes away, or a shutdown, makes the next write fail with
+ * SPIKARD_ECLOSED: stop producing and call spikard_stream_end. Every
+ * stream must be ended (also after a failed write): an id is held until
+ * then. There is no handler timeout once a stream began.
+ */
+
+/*
+ * Answers a request with a stream instead of spikard_respond. status and
+ * headers are as for spikard_respond (Content-Type is the body's type; a
+ * Content-Length is ignored). On a route with an "sse" member, or with
+ * Content-Type text/event-stream, the stream is an event stream: the
+ * event-stream headers are set, the route's keep-alive comments are
+ * written while it is idle, spikard_sse_send checks events against the
+ * route's event_schema, and a shutdown ends it after what is queued.
+ *
+ * out_stream: required; receives the stream handle.
+ *
+ * Returns as spikard_respond (on failure nothing was begun and the request
+ * is as before, except for SPIKARD_ETIMEOUT / SPIKARD_ECLOSED, which
+ * release it), and:
+ *   SPIKARD_EINVAL      out_stream is NULL, or the request is a WebSocket
+ *                       event (those cannot stream)
+ */
+int spikard_stream_begin(uint64_t request_id, int status, const char *headers, size_t headers_len,
+                         uint64_t *out_stream);
+
+/*
+ * Sends len bytes (copied) as the next chunk. An empty write sends nothing
+ * and reports whether the stream is still writable. May block (see
+ * Backpressure).
+ *
+ * Returns:
+ *   SPIKARD_OK
+ *   SPIKARD_EINVAL      data is NULL with len > 0
+ *   SPIKARD_EBADHANDLE  stream was never issued
+ *   SPIKARD_ESTATE      the stream was ended
+ *   SPIKARD_ECLOSED     the client went away or the app is shutting down
+ */
+int spikard_stream_write(uint64_t stream, const char *data, size_t len);
+
+/*
+ * Ends the body cleanly after what is queued, and releases the handle.
+ *
+ * Returns:
+ *   SPIKARD_OK
+ *   SPIKARD_EBADHANDLE  stream was never issued
+ *   SPIKARD_ESTATE      the stream was already ended
+ */
+int spikard_stream_end(uint64_t stream);
+
+/*
+ * Ends the body as broken, for a producer that failed midway (an
+ * exception): what is queued is sent, then the response is cut off so the
+ * client sees an incomplete body, never a complete-looking one. `message`
+ * (NUL-terminated, may be NULL) goes to the log. Releases the handle.
+ *
+ * Returns as spikard_stream_end.
+ */
+int spikard_stream_fail(uint64_t stream, const char *message);
+
+/*
+ * Sends one Server-Sent Event. Each (pointer, length) member is optional
+ * (NULL / 0 leaves the field out):
+ *   event    the event type ("message" when absent); CR and LF removed.
+ *   data     the payload; each of its lines becomes a data field (the
+ *            client joins them with LF). An event without data is not
+ *            dispatched by clients (it still sets the id or retry).
+ *   id       the event id: the client's Last-Event-ID when it
+ *            reconnects (the header is in the request's headers).
+ *   comment  comment lines, sent first; clients ignore them.
+ * retry_ms:  > 0 sets the client's reconnection delay; 0 leaves it out.
+ *
+ * Returns as spikard_stream_write, and:
+ *   SPIKARD_EINVAL      the route's sse.event_schema rejects data (the
+ *                       message says why; nothing was sent and the stream
+ *                       goes on), or a NULL pointer with a non-zero length
+ */
+int spikard_sse_send(uint64_t stream, const char *event, size_t event_len, const char *data, size_t data_len,
+                     const char *id, size_t id_len, const char *comment, size_t comment_len, int64_t retry_ms);
+
+/* ==================================================================== */
+/* WebSockets                                                           */
+/* ==================================================================== */
+/*
+ * A connection is the `conn` of its SPIKARD_KIND_WS_* events. Both calls
+ * may be made from any thread, inside or outside an event's handling, and
+ * write before they return (a send to a slow client waits up to 10 s).
+ */
+
+/*
+ * Sends one data message. opcode: 1 text (must be UTF-8), 2 binary.
+ * data: len bytes, copied; may be NULL when len is 0.
+ *
+ * Returns:
+ *   SPIKARD_OK
+ *   SPIKARD_EINVAL      opcode is not 1 or 2, text that is not UTF-8, or a
+ *                       NULL data with len > 0
+ *   SPIKARD_EBADHANDLE  conn was never issued
+ *   SPIKARD_ECLOSED     the connection is closing or closed
+ */
+int spikard_ws_send(uint64_t conn, int opcode, const char *data, size_t len);
+
+/*
+ * Starts the closing handshake with `code` (0 means 1000) and a reason of
+ * at most 123 bytes (copied; may be NULL when reason_len is 0). The
+ * connection's SPIKARD_KIND_WS_CLOSE event follows when the peer answered
+ * or after 5 s. Closing a connection that is already closing does nothing.
+ *
+ * Returns:
+ *   SPIKARD_OK
+ *   SPIKARD_EINVAL      a code an endpoint may not send (1004-1006, 1015,
+ *                       outside 1000-4999) or a reason over 123 bytes
+ *   SPIKARD_EBADHANDLE  conn was never issued
+ *   SPIKARD_ECLOSED     the connection is already over
+ */
+int spikard_ws_close(uint64_t conn, int code, const char *reason, size_t reason_len);
+
+/* ==================================================================== */
 /* Reserved                                                             */
 /* ==================================================================== */
 /*
- * Declared now so bindings keep their shape when these arrive. In this
- * version each returns SPIKARD_ENOTIMPL and changes nothing.
+ * Declared so that bindings keep their shape when it arrives. In this
+ * version it returns SPIKARD_ENOTIMPL and changes nothing.
  */
 
 /* Calls fn(app, event, data) when the app starts shutting down; free_data as
  * in spikard_app_handle_callback. */
 int spikard_app_on_shutdown(int64_t app, spikard_event_fn fn, void *data, spikard_free_fn free_data);
-
-/* Streaming answers: begin instead of spikard_respond, then write chunks,
- * then end. The stream id is released by spikard_stream_end. */
-int spikard_stream_begin(uint64_t request_id, int status, const char *headers, size_t headers_len,
-                         uint64_t *out_stream);
-int spikard_stream_write(uint64_t stream, const char *data, size_t len);
-int spikard_stream_end(uint64_t stream);
-
-/* One Server-Sent Event on a stream begun with a text/event-stream type. */
-int spikard_sse_send(uint64_t stream, const char *event, size_t event_len, const char *data,
-                     size_t data_len, const char *id, size_t id_len);
-
-/* WebSocket: messages arrive as SPIKARD_KIND_WS_MESSAGE requests whose id is
- * the connection; these send and close. opcode: 1 text, 2 binary. */
-int spikard_ws_send(uint64_t conn, int opcode, const char *data, size_t len);
-int spikard_ws_close(uint64_t conn, int code, const char *reason, size_t reason_len);
 
 #ifdef __cplusplus
 }

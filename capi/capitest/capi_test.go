@@ -165,7 +165,7 @@ func TestVersions(t *testing.T) {
 	if LibVersion() != Version {
 		t.Errorf("spikard_version() = %q, header says %q", LibVersion(), Version)
 	}
-	if RequestSize != 160 {
+	if RequestSize != 168 {
 		t.Errorf("sizeof(spikard_request) = %d: the layout changed; bump SPIKARD_ABI_VERSION", RequestSize)
 	}
 	for code := 0; code >= -11; code-- {

@@ -232,6 +232,7 @@ type Request struct {
 	App                              int64
 	Handler, Method, Path, Query     string
 	Headers, RequestID, Values, Body string
+	Conn                             uint64
 }
 
 func gostr(p *C.char, n C.size_t) string { return C.GoStringN(p, C.int(n)) }
@@ -242,7 +243,7 @@ func view(r *C.spikard_request) Request {
 		Handler: gostr(r.handler, r.handler_len), Method: gostr(r.method, r.method_len),
 		Path: gostr(r.path, r.path_len), Query: gostr(r.query, r.query_len),
 		Headers: gostr(r.headers, r.headers_len), RequestID: gostr(r.request_id, r.request_id_len),
-		Values: gostr(r.values, r.values_len), Body: gostr(r.body, r.body_len),
+		Values: gostr(r.values, r.values_len), Body: gostr(r.body, r.body_len), Conn: uint64(r.conn),
 	}
 }
 
@@ -344,16 +345,91 @@ func RespondError(id uint64, message string) (int, string) {
 
 // Reserved calls every reserved function and returns their results.
 func Reserved(app int64) map[string]int {
+	return map[string]int{
+		"spikard_app_on_shutdown": int(C.spikard_app_on_shutdown(C.int64_t(app), nil, nil, nil)),
+	}
+}
+
+// Request kinds.
+const (
+	KindHTTP      = uint32(C.SPIKARD_KIND_HTTP)
+	KindWSOpen    = uint32(C.SPIKARD_KIND_WS_OPEN)
+	KindWSMessage = uint32(C.SPIKARD_KIND_WS_MESSAGE)
+	KindWSClose   = uint32(C.SPIKARD_KIND_WS_CLOSE)
+)
+
+// cbuf lends a Go string to C for one call ("\x00nil" passes NULL).
+func cbuf(s string) (*C.char, C.size_t, func()) {
+	if s == "\x00nil" {
+		return nil, 0, func() {}
+	}
+	if s == "" {
+		return nil, 0, func() {}
+	}
+	p := C.CString(s)
+	return p, C.size_t(len(s)), func() { C.free(unsafe.Pointer(p)) }
+}
+
+// StreamBegin calls spikard_stream_begin.
+func StreamBegin(id uint64, status int, headers string) (uint64, int, string) {
+	h, hn, done := cbuf(headers)
+	defer done()
 	var s C.uint64_t
-	out := map[string]int{}
-	out["spikard_app_on_shutdown"] = int(C.spikard_app_on_shutdown(C.int64_t(app), nil, nil, nil))
-	out["spikard_stream_begin"] = int(C.spikard_stream_begin(1, 200, nil, 0, &s))
-	out["spikard_stream_write"] = int(C.spikard_stream_write(1, nil, 0))
-	out["spikard_stream_end"] = int(C.spikard_stream_end(1))
-	out["spikard_sse_send"] = int(C.spikard_sse_send(1, nil, 0, nil, 0, nil, 0))
-	out["spikard_ws_send"] = int(C.spikard_ws_send(1, 1, nil, 0))
-	out["spikard_ws_close"] = int(C.spikard_ws_close(1, 1000, nil, 0))
-	return out
+	rc, msg := call(func() C.int { return C.spikard_stream_begin(C.uint64_t(id), C.int(status), h, hn, &s) })
+	return uint64(s), rc, msg
+}
+
+// StreamBeginNilOut calls spikard_stream_begin without out_stream.
+func StreamBeginNilOut(id uint64) (int, string) {
+	return call(func() C.int { return C.spikard_stream_begin(C.uint64_t(id), 200, nil, 0, nil) })
+}
+
+func StreamWrite(s uint64, data string) (int, string) {
+	d, n, done := cbuf(data)
+	defer done()
+	return call(func() C.int { return C.spikard_stream_write(C.uint64_t(s), d, n) })
+}
+
+// StreamWriteNil passes a NULL buffer with a length.
+func StreamWriteNil(s uint64, n int) (int, string) {
+	return call(func() C.int { return C.spikard_stream_write(C.uint64_t(s), nil, C.size_t(n)) })
+}
+
+func StreamEnd(s uint64) (int, string) {
+	return call(func() C.int { return C.spikard_stream_end(C.uint64_t(s)) })
+}
+
+func StreamFail(s uint64, message string) (int, string) {
+	m := cstr(message)
+	defer free(m)
+	return call(func() C.int { return C.spikard_stream_fail(C.uint64_t(s), m) })
+}
+
+// SSESend calls spikard_sse_send ("" leaves a field out).
+func SSESend(s uint64, event, data, id, comment string, retryMS int64) (int, string) {
+	e, en, d1 := cbuf(event)
+	defer d1()
+	d, dn, d2 := cbuf(data)
+	defer d2()
+	i, in, d3 := cbuf(id)
+	defer d3()
+	c, cn, d4 := cbuf(comment)
+	defer d4()
+	return call(func() C.int {
+		return C.spikard_sse_send(C.uint64_t(s), e, en, d, dn, i, in, c, cn, C.int64_t(retryMS))
+	})
+}
+
+func WSSend(conn uint64, opcode int, data string) (int, string) {
+	d, n, done := cbuf(data)
+	defer done()
+	return call(func() C.int { return C.spikard_ws_send(C.uint64_t(conn), C.int(opcode), d, n) })
+}
+
+func WSClose(conn uint64, code int, reason string) (int, string) {
+	r, n, done := cbuf(reason)
+	defer done()
+	return call(func() C.int { return C.spikard_ws_close(C.uint64_t(conn), C.int(code), r, n) })
 }
 
 // Live reports the app handles, C app halves and requests still alive.

@@ -9,6 +9,7 @@ import (
 	"net"
 
 	"github.com/spikard/spikard-go/core/problem"
+	"github.com/spikard/spikard-go/core/sse"
 	"github.com/spikard/spikard-go/core/stream"
 )
 
@@ -90,9 +91,18 @@ func (c *Ctx) OpenPipe(eventStream bool) (uint64, *stream.Pipe) {
 		if c.app.validateResponses {
 			o.Schema = p.sseSchema
 		}
+		id, pipe := stream.Open(o)
+		if p.sseRetry > 0 {
+			_ = pipe.WriteEvent(sse.Event{Retry: p.sseRetry}) // as Ctx.SSE does
+		}
+		return id, pipe
 	}
 	return stream.Open(o)
 }
+
+// EventStreamRoute reports whether the route declares an event stream
+// ("sse": {...}).
+func (c *Ctx) EventStreamRoute() bool { return c.route != nil && c.route.cfg.SSE != nil }
 
 // SendPipe answers with the chunks written to p from anywhere (the C ABI's
 // streams, see core/stream). An event-stream pipe (PipeOptions.SSE) gets
@@ -100,6 +110,9 @@ func (c *Ctx) OpenPipe(eventStream bool) (uint64, *stream.Pipe) {
 func (c *Ctx) SendPipe(status int, contentType string, p *stream.Pipe) error {
 	fctx := c.fctx
 	fctx.SetStatusCode(status)
+	if contentType == "" && p.IsSSE() {
+		contentType = sse.ContentType
+	}
 	if contentType != "" {
 		fctx.SetContentType(contentType)
 	}

@@ -41,7 +41,15 @@ type Pipe struct {
 	chunks chan []byte
 	// endMu is held by a writer while it queues a chunk, so that End (and
 	// a drain) never overtake a chunk whose Write returned nil.
-	endMu     sync.Mutex
+	endMu sync.Mutex
+	// Until the server starts sending (attached), chunks wait in backlog
+	// without a bound: a producer may write its whole body before the
+	// response exists (a C ABI callback handler streams before it returns,
+	// and the response is only sent after it returned), so blocking it on
+	// a full queue then would deadlock. Backpressure starts with sending.
+	attached  bool
+	backlog   [][]byte
+	pre       [][]byte // the consumer's copy of backlog, sent first
 	ended     bool
 	end       chan struct{} // closed by End / Fail, under endMu
 	endErr    error         // nil: a clean end
@@ -155,6 +163,9 @@ func (p *Pipe) push(c []byte) error {
 		return ErrEnded
 	case context.Cause(p.ctx) != nil:
 		return p.goneErr()
+	case !p.attached:
+		p.backlog = append(p.backlog, c)
+		return nil
 	}
 	select {
 	case p.chunks <- c:
@@ -211,6 +222,18 @@ func (p *Pipe) SupportsBodyWriteTo() bool { return true }
 
 // next waits for the next chunk. It returns io.EOF at a clean end.
 func (p *Pipe) next() ([]byte, error) {
+	if !p.attached {
+		// Only the consumer sets attached, under endMu (push reads it there).
+		p.endMu.Lock()
+		p.attached, p.pre, p.backlog = true, p.backlog, nil
+		p.endMu.Unlock()
+	}
+	if len(p.pre) > 0 {
+		c := p.pre[0]
+		p.pre[0] = nil
+		p.pre = p.pre[1:]
+		return c, nil
+	}
 	var timer *time.Timer
 	var tick <-chan time.Time
 	if p.opts.SSE && p.opts.KeepAlive > 0 {
@@ -343,6 +366,24 @@ func WriteEvent(id uint64, e sse.Event) error {
 		return ErrUnknown
 	}
 	return p.WriteEvent(e)
+}
+
+// Issued reports whether id was ever returned by Open (ids are not reused,
+// so an issued id that Get does not find belongs to an ended stream).
+func Issued(id uint64) bool { return id != 0 && id <= lastID.Load() }
+
+// Fail cuts the pipe's body off after what is queued (the producer failed)
+// and releases its id.
+func Fail(id uint64, reason error) error {
+	regMu.Lock()
+	p := reg[id]
+	delete(reg, id)
+	regMu.Unlock()
+	if p == nil {
+		return ErrUnknown
+	}
+	p.Fail(reason)
+	return nil
 }
 
 // End finishes the pipe's body and releases its id.

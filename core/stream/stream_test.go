@@ -89,25 +89,37 @@ func TestBodyReadFallbackAndPanic(t *testing.T) {
 
 func TestPipe(t *testing.T) {
 	id, p := Open(PipeOptions{Queue: 2})
-	if Get(id) != p || id == 0 {
+	if Get(id) != p || id == 0 || !Issued(id) || Issued(id+1000) {
 		t.Fatal("registry")
 	}
+	// Before the server sends, writes never block (a C callback handler
+	// writes its body before the response exists): 10 chunks, queue of 2.
+	for i := 0; i < 5; i++ {
+		if err := Write(id, []byte{byte('0' + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Once sending, the queue bounds the writer: it goes on as the
+	// consumer reads.
+	sink := &gatedSink{gate: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		for i := 0; i < 10; i++ {
+		_, err := p.WriteTo(sink)
+		done <- err
+	}()
+	sink.gate <- struct{}{} // the consumer attached and took chunk 0
+	go func() {
+		for i := 5; i < 10; i++ {
 			if err := Write(id, []byte{byte('0' + i)}); err != nil {
 				done <- err
 				return
 			}
 		}
-		done <- End(id)
+		if err := End(id); err != nil {
+			done <- err
+		}
 	}()
-	// The writer blocks on the full queue until the consumer reads.
-	time.Sleep(20 * time.Millisecond)
-	sink := &chunkSink{}
-	if _, err := p.WriteTo(sink); err != nil {
-		t.Fatal(err)
-	}
+	close(sink.gate)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -120,21 +132,56 @@ func TestPipe(t *testing.T) {
 	if _, err := p.Write([]byte("late")); err != ErrEnded {
 		t.Fatalf("write after End: %v", err)
 	}
+	fid, fp := Open(PipeOptions{})
+	_, _ = fp.Write([]byte("part"))
+	if err := Fail(fid, nil); err != nil || Get(fid) != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	if _, err := fp.WriteTo(&chunkSink{}); err == nil {
+		t.Fatal("a failed pipe must end with an error (a cut-off body)")
+	}
+}
+
+// gatedSink takes one chunk per receive on gate until gate is closed.
+type gatedSink struct {
+	chunkSink
+	gate chan struct{}
+}
+
+func (g *gatedSink) Write(b []byte) (int, error) {
+	<-g.gate
+	return g.chunkSink.Write(b)
 }
 
 func TestPipeClientGone(t *testing.T) {
 	p := NewPipe(PipeOptions{Queue: 1})
-	go func() {
-		time.Sleep(10 * time.Millisecond)
-		p.Close() // the server stopped sending
-	}()
-	var err error
-	for i := 0; i < 100 && err == nil; i++ {
-		_, err = p.Write([]byte("x"))
+	if _, err := p.Write([]byte("x")); err != nil {
+		t.Fatal(err)
 	}
-	if err != ErrGone {
+	p.Close() // the server stopped sending
+	if _, err := p.Write([]byte("x")); err != ErrGone {
 		t.Fatalf("writes after the client left: %v", err)
 	}
+	// A writer blocked on the full queue is released too.
+	q := NewPipe(PipeOptions{Queue: 1})
+	sink := &gatedSink{gate: make(chan struct{})}
+	go func() { _, _ = q.WriteTo(sink) }()
+	_, _ = q.Write([]byte("a"))
+	sink.gate <- struct{}{} // attached, holding chunk a
+	_, _ = q.Write([]byte("b"))
+	res := make(chan error, 1)
+	go func() {
+		var err error
+		for err == nil {
+			_, err = q.Write([]byte("c")) // blocks once the queue is full
+		}
+		res <- err
+	}()
+	q.ClientGone()
+	if err := <-res; err != ErrGone {
+		t.Fatalf("blocked writer after the client left: %v", err)
+	}
+	close(sink.gate)
 }
 
 func TestPipeDrainAndAbort(t *testing.T) {

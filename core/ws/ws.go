@@ -126,6 +126,9 @@ func (e *CloseError) Error() string {
 // ErrClosed is returned by sends on a connection that is closing or closed.
 var ErrClosed = errors.New("websocket: connection closed")
 
+// ErrInvalidUTF8 is returned by a text send whose payload is not UTF-8.
+var ErrInvalidUTF8 = errors.New("websocket: a text message must be valid UTF-8")
+
 // Options are a route's compiled WebSocket settings.
 type Options struct {
 	Schema          *validate.Schema
@@ -277,6 +280,13 @@ func (c *Conn) use(fn func(ws *websocket.Conn)) bool {
 	return true
 }
 
+// Over reports whether the connection has ended (its OnClose runs or ran).
+func (c *Conn) Over() bool {
+	c.life.RLock()
+	defer c.life.RUnlock()
+	return c.over
+}
+
 // ID is the connection's process-unique id.
 func (c *Conn) ID() uint64 { return c.id }
 
@@ -330,7 +340,7 @@ func (c *Conn) Send(t MessageType, b []byte) error {
 		return fmt.Errorf("websocket: message type %d is not text (1) or binary (2)", t)
 	}
 	if t == Text && !utf8.Valid(b) {
-		return errors.New("websocket: a text message must be valid UTF-8")
+		return ErrInvalidUTF8
 	}
 	c.mu.Lock()
 	closing := c.closeSent
@@ -673,6 +683,10 @@ func Get(id uint64) *Conn {
 	defer regMu.RUnlock()
 	return reg[id]
 }
+
+// Issued reports whether id was ever given to a connection (ids are not
+// reused, so an issued id that Get does not find is a closed connection).
+func Issued(id uint64) bool { return id != 0 && id <= lastID.Load() }
 
 // OpenCount reports how many connections are open in the process.
 func OpenCount() int {

@@ -287,7 +287,11 @@ func bind(fn string, h int64, name unsafe.Pointer, b *binding) *Error {
 		return errf(ESTATE, "%s: handler %q is already bound", fn, b.name)
 	}
 	a.bindings[b.name] = b
-	a.core.Handle(b.name, func(c *app.Ctx) error { return a.serve(c, b) })
+	if a.isWebSocketName(b.name) {
+		a.core.HandleWebSocket(b.name, a.wsHandler(b))
+	} else {
+		a.core.Handle(b.name, func(c *app.Ctx) error { return a.serve(c, b) })
+	}
 	return nil
 }
 

@@ -666,7 +666,7 @@ static int token_char(unsigned char c) {
 /* The header block: "Name: value" lines separated by "\n", a "\r" before
  * the "\n" ignored, empty lines skipped. The Go side (headers.go) reads it
  * with the same rules. */
-static int check_headers(const char *h, size_t n) {
+static int check_headers(const char *fn, const char *h, size_t n) {
     size_t line = 0, i = 0;
     while (i < n) {
         size_t start = i, end;
@@ -679,16 +679,16 @@ static int check_headers(const char *h, size_t n) {
         size_t colon = start;
         while (colon < end && h[colon] != ':') colon++;
         if (colon == end || colon == start)
-            return fail(SPIKARD_EINVAL, "spikard_respond: headers: line %zu: want \"Name: value\"", line);
+            return fail(SPIKARD_EINVAL, "%s: headers: line %zu: want \"Name: value\"", fn, line);
         for (size_t k = start; k < colon; k++)
             if (!token_char((unsigned char)h[k]))
-                return fail(SPIKARD_EINVAL, "spikard_respond: headers: line %zu: \"%.*s\" is not a valid header name",
+                return fail(SPIKARD_EINVAL, "%s: headers: line %zu: \"%.*s\" is not a valid header name", fn,
                             line, (int)(colon - start), h + start);
         for (size_t k = colon + 1; k < end; k++) {
             unsigned char c = (unsigned char)h[k];
             if ((c < 0x20 && c != '\t') || c == 0x7f)
                 return fail(SPIKARD_EINVAL,
-                            "spikard_respond: headers: line %zu: header %.*s: control character %#x in the value",
+                            "%s: headers: line %zu: header %.*s: control character %#x in the value", fn,
                             line, (int)(colon - start), h + start, c);
         }
     }
@@ -787,9 +787,19 @@ int spikard_respond(uint64_t id, int status, const char *headers, size_t headers
         return fail(SPIKARD_EINVAL, "spikard_respond: status %d is not an HTTP status (100-599)", status);
     if ((headers == NULL && headers_len > 0) || (body == NULL && body_len > 0))
         return fail(SPIKARD_EINVAL, "spikard_respond: a NULL buffer with a non-zero length");
-    int rc = check_headers(headers, headers_len);
+    int rc = check_headers("spikard_respond", headers, headers_len);
     if (rc != 0) return rc;
     return answer("spikard_respond", id, 1, status, headers, headers_len, body, body_len);
+}
+
+int spikard__answer_stream(uint64_t id, int status, const char *headers, size_t headers_len) {
+    if (status < 100 || status > 599)
+        return fail(SPIKARD_EINVAL, "spikard_stream_begin: status %d is not an HTTP status (100-599)", status);
+    if (headers == NULL && headers_len > 0)
+        return fail(SPIKARD_EINVAL, "spikard_stream_begin: a NULL buffer with a non-zero length");
+    int rc = check_headers("spikard_stream_begin", headers, headers_len);
+    if (rc != 0) return rc;
+    return answer("spikard_stream_begin", id, 4, status, headers, headers_len, NULL, 0);
 }
 
 int spikard_respond_error(uint64_t id, const char *message) {

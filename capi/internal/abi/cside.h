@@ -26,7 +26,7 @@ typedef struct sk_app sk_app;
  * bytes live in a per-thread buffer until the thread's next callback. */
 typedef struct spikard__answer {
     int state; /* 0 none, 1 spikard_respond, 2 spikard_respond_error (body = message),
-                  3 spikard_continue (body = changes) */
+                  3 spikard_continue (body = changes), 4 spikard_stream_begin (no body) */
     int status;
     const char *headers;
     size_t headers_len;
@@ -48,7 +48,7 @@ typedef struct sk_block {
     spikard_request req; /* first: &block->req is what a callback receives */
     uint32_t state;      /* atomic; changed under the lock except by the in-callback fast path */
     uint32_t in_queue;
-    uint32_t ans_kind; /* 1 spikard_respond, 2 spikard_respond_error, 3 spikard_continue */
+    uint32_t ans_kind; /* as spikard__answer.state */
     int ans_status;
     char *ans; /* malloc'd: headers then body (or the error message) */
     size_t ans_hlen, ans_blen;
@@ -79,6 +79,9 @@ SPIKARD__HIDDEN int spikard__outbox_fd(void);
 SPIKARD__HIDDEN sk_block *spikard__collect(void);
 
 SPIKARD__HIDDEN void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data);
+/* spikard_stream_begin's answer (kind 4): status and headers checked as
+ * spikard_respond checks them. */
+SPIKARD__HIDDEN int spikard__answer_stream(uint64_t id, int status, const char *headers, size_t headers_len);
 SPIKARD__HIDDEN void spikard__free_data(uintptr_t fn, uintptr_t data);
 
 typedef struct sk_live {

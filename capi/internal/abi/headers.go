@@ -6,9 +6,9 @@ import "bytes"
 // separated by "\n"; a "\r" before the "\n" is ignored, empty lines are
 // skipped, spaces and tabs around the value are trimmed.
 
-// forEachHeader calls fn for each header of a block that spikard_respond
-// checked (check_headers in cside.c: every non-empty line has a colon after
-// a non-empty token).
+// forEachHeader calls fn for each header of a block. Blocks are checked by
+// check_headers (cside.c) before they are applied; lines without a name
+// are skipped so that an unchecked block can be read safely too.
 func forEachHeader(b []byte, fn func(name, value []byte)) {
 	for len(b) > 0 {
 		line := b
@@ -22,6 +22,9 @@ func forEachHeader(b []byte, fn func(name, value []byte)) {
 			continue
 		}
 		i := bytes.IndexByte(line, ':')
+		if i <= 0 {
+			continue
+		}
 		fn(line[:i], bytes.Trim(line[i+1:], " \t"))
 	}
 }

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"runtime"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spikard/spikard-go/core/app"
 	"github.com/spikard/spikard-go/core/problem"
+	"github.com/spikard/spikard-go/core/stream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -40,6 +42,8 @@ type pending struct {
 	id   uint64 // a copy: the block may be the host's (and freed) while p is still referenced
 	b    *C.sk_block
 	app  *App
+	c    *app.Ctx      // nil for WebSocket events
+	pipe *stream.Pipe  // set by spikard_stream_begin (under waiting's lock) before its answer
 	done chan struct{} // one token, sent after outcome is written
 	// Written before the token.
 	outcome outcome
@@ -70,12 +74,13 @@ func (a *App) newBlock(c *app.Ctx, b *binding) *C.sk_block {
 		valuesPool.Put(vp)
 		valuesPool.Put(hp)
 	}()
-	method := fctx.Method()
-	path := fctx.Path()
-	query := fctx.URI().QueryString()
 	rid := c.RequestID()
-	body := fctx.Request.Body()
+	return a.fillBlock(b, C.SPIKARD_KIND_HTTP, 0, fctx.Method(), fctx.Path(), fctx.URI().QueryString(), headers,
+		unsafe.Slice(unsafe.StringData(rid), len(rid)), values, fctx.Request.Body())
+}
 
+// fillBlock makes a C block holding a copy of every string of the view.
+func (a *App) fillBlock(b *binding, kind C.uint32_t, conn uint64, method, path, query, headers, rid, values, body []byte) *C.sk_block {
 	n := blockHead + uintptr(len(b.name)+len(method)+len(path)+len(query)+len(headers)+len(rid)+len(values)+len(body)) + 8
 	blk := C.spikard__block_new(a.cs, C.size_t(n))
 	if blk == nil {
@@ -92,14 +97,15 @@ func (a *App) newBlock(c *app.Ctx, b *binding) *C.sk_block {
 		return (*C.char)(p), C.size_t(len(s))
 	}
 	r := &blk.req
-	r.kind = C.uint32_t(C.SPIKARD_KIND_HTTP)
+	r.kind = kind
+	r.conn = C.uint64_t(conn)
 	r.tag = C.uint64_t(b.tag)
 	r.handler, r.handler_len = put(unsafe.Slice(unsafe.StringData(b.name), len(b.name)))
 	r.method, r.method_len = put(method)
 	r.path, r.path_len = put(path)
 	r.query, r.query_len = put(query)
 	r.headers, r.headers_len = put(headers)
-	r.request_id, r.request_id_len = put(unsafe.Slice(unsafe.StringData(rid), len(rid)))
+	r.request_id, r.request_id_len = put(rid)
 	r.values, r.values_len = put(values)
 	r.body, r.body_len = put(body)
 	return blk
@@ -138,7 +144,7 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 		a.cb.RUnlock()
 		return unavailable(c)
 	}
-	p := a.track(blk)
+	p := a.track(blk, c)
 	queued := C.spikard__enqueue(blk) == 0
 	a.cb.RUnlock()
 	if !queued {
@@ -157,7 +163,7 @@ func (a *App) serveCallback(c *app.Ctx, b *binding) error {
 		a.cb.RUnlock()
 		return unavailable(c)
 	}
-	p := a.track(blk)
+	p := a.track(blk, c)
 	// An answer given inside the callback stays in this thread's buffer
 	// (cside.c) until the thread runs another callback: keep the goroutine
 	// on the thread until the answer is written.
@@ -170,7 +176,7 @@ func (a *App) serveCallback(c *app.Ctx, b *binding) error {
 		return a.wait(c, p)
 	}
 	// Answered inside the callback: the block is ours.
-	err := finishAnswer(c, blk, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
+	err := finishAnswer(c, p, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 	runtime.UnlockOSThread()
 	a.untrack(p)
 	C.spikard__block_free(blk)
@@ -184,8 +190,8 @@ func cbytes(p *C.char, n C.size_t) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
 }
 
-func (a *App) track(blk *C.sk_block) *pending {
-	p := &pending{id: uint64(blk.req.id), b: blk, app: a, done: make(chan struct{}, 1)}
+func (a *App) track(blk *C.sk_block, c *app.Ctx) *pending {
+	p := &pending{id: uint64(blk.req.id), b: blk, app: a, c: c, done: make(chan struct{}, 1)}
 	waiting.Lock()
 	waiting.m[p.id] = p
 	waiting.Unlock()
@@ -213,9 +219,16 @@ func putTimer(t *time.Timer) {
 	timerPool.Put(t)
 }
 
-// wait blocks until the host answers, the handler timeout passes or a
-// shutdown cuts the request off, and writes the response.
-func (a *App) wait(c *app.Ctx, p *pending) error {
+// What await learned.
+const (
+	resAnswered = iota + 1 // the answer is in p.b, which is the caller's to free
+	resAborted             // a shutdown cut the invocation off
+	resExpired             // the handler timeout passed (the block is no longer the caller's)
+)
+
+// await blocks until the host finishes p, the handler timeout passes or a
+// shutdown cuts it off.
+func (a *App) await(p *pending) int {
 	select {
 	case <-p.done:
 	default:
@@ -229,21 +242,36 @@ func (a *App) wait(c *app.Ctx, p *pending) error {
 			putTimer(t)
 		case <-t.C:
 			putTimer(t)
-			if err, final := a.expire(c, p); final {
-				return err
+			if a.expire(p) {
+				return resExpired
 			}
 			<-p.done // an answer or a shutdown came first: it wins
 		}
 	}
-	blk := p.b
 	if p.outcome == oAborted {
 		if p.abortState == C.SK_CANCELLED {
-			C.spikard__block_free(blk)
+			C.spikard__block_free(p.b)
 		}
-		return unavailable(c)
+		return resAborted
 	}
 	a.untrack(p)
-	err := finishAnswer(c, blk, int(blk.ans_kind), int(blk.ans_status), cbytes(blk.ans, blk.ans_hlen),
+	return resAnswered
+}
+
+// wait blocks until the host answers, the handler timeout passes or a
+// shutdown cuts the request off, and writes the response.
+func (a *App) wait(c *app.Ctx, p *pending) error {
+	switch a.await(p) {
+	case resExpired:
+		logger.Warn("libspikard: the host did not answer in time", "request_id", c.RequestID(),
+			"method", c.Method(), "path", c.URLPath(), "handler_timeout", a.timeout)
+		return problem.New(504, "handler-timeout", "Gateway Timeout",
+			"The handler did not answer within "+a.timeout.String())
+	case resAborted:
+		return unavailable(c)
+	}
+	blk := p.b
+	err := finishAnswer(c, p, int(blk.ans_kind), int(blk.ans_status), cbytes(blk.ans, blk.ans_hlen),
 		cbytes((*C.char)(unsafe.Add(unsafe.Pointer(blk.ans), blk.ans_hlen)), blk.ans_blen))
 	C.spikard__block_free(blk)
 	return err
@@ -251,12 +279,17 @@ func (a *App) wait(c *app.Ctx, p *pending) error {
 
 // finishAnswer turns the host's answer into the handler's outcome: kind 1
 // spikard_respond (headers, body), 2 spikard_respond_error (body = the
-// message), 3 spikard_continue (body = the changes). The bytes are copied.
+// message), 3 spikard_continue (body = the changes), 4
+// spikard_stream_begin (headers; the body is p.pipe). The bytes are copied.
 //
 // Background work the host asked for (spikard_background) is queued first,
 // unless the invocation failed.
-func finishAnswer(c *app.Ctx, blk *C.sk_block, kind, status int, headers, body []byte) error {
+func finishAnswer(c *app.Ctx, p *pending, kind, status int, headers, body []byte) error {
+	blk := p.b
 	if kind == 2 {
+		if p.pipe != nil {
+			stream.Release(p.pipe.ID())
+		}
 		return &hostError{string(body)}
 	}
 	for t := blk.tasks; t != nil; t = t.next {
@@ -270,37 +303,37 @@ func finishAnswer(c *app.Ctx, blk *C.sk_block, kind, status int, headers, body [
 		// No answer: a lifecycle hook lets the request go on, a factory's
 		// value is null, a handler leaves what hooks set.
 		return c.Continue(body)
+	case 4:
+		pipe := p.pipe
+		if pipe == nil {
+			return errors.New("libspikard: a stream answer without its stream")
+		}
+		return applyHeaders(c, headers, func(ct string) error { return c.SendPipe(status, ct, pipe) })
 	}
-	return apply(c, status, headers, body)
+	return applyHeaders(c, headers, func(ct string) error { return c.Send(status, ct, body) })
 }
 
-// expire handles the handler timeout. final=false: an answer or a shutdown
+// expire handles the handler timeout: true when it took the invocation
+// (the host's late answer is dropped), false when an answer or a shutdown
 // is on its way (the caller waits for it).
-func (a *App) expire(c *app.Ctx, p *pending) (error, bool) {
+func (a *App) expire(p *pending) bool {
 	waiting.Lock()
+	defer waiting.Unlock()
 	if waiting.m[p.id] != p { // a shutdown took it
-		waiting.Unlock()
-		return nil, false
+		return false
 	}
-	st := C.spikard__expire(p.b)
-	switch st {
+	switch C.spikard__expire(p.b) {
 	case C.SK_CANCELLED:
 		delete(waiting.m, p.id)
-		waiting.Unlock()
 		C.spikard__block_free(p.b)
 	case C.SK_TIMEDOUT:
 		// The host holds the view; its late answer (or spikard_app_free)
 		// frees the block. Do not touch it any more.
 		delete(waiting.m, p.id)
-		waiting.Unlock()
 	default:
-		waiting.Unlock()
-		return nil, false
+		return false
 	}
-	logger.Warn("libspikard: the host did not answer in time", "request_id", c.RequestID(),
-		"method", c.Method(), "path", c.URLPath(), "handler_timeout", a.timeout)
-	return problem.New(504, "handler-timeout", "Gateway Timeout",
-		"The handler did not answer within "+a.timeout.String()), true
+	return true
 }
 
 // abortAll answers 503 to every request of the app still waiting for the
@@ -392,9 +425,10 @@ func (e *hostError) Error() string {
 	return "the host handler failed: " + e.msg
 }
 
-// apply writes the host's answer (the header block was checked by
-// spikard_respond). The bytes are copied.
-func apply(c *app.Ctx, status int, headers, body []byte) error {
+// applyHeaders sets the host's answer headers (the header block was
+// checked by spikard_respond) and sends the answer with send, which gets
+// the Content-Type. The bytes are copied.
+func applyHeaders(c *app.Ctx, headers []byte, send func(contentType string) error) error {
 	ct := ""
 	h := &c.Fast().Response.Header
 	forEachHeader(headers, func(name, value []byte) {
@@ -412,5 +446,5 @@ func apply(c *app.Ctx, status int, headers, body []byte) error {
 			h.AddBytesKV(name, value)
 		}
 	})
-	return c.Send(status, ct, body)
+	return send(ct)
 }

@@ -15,7 +15,7 @@ module Spikard
   module Native
     extend FFI::Library
 
-    ABI_VERSION = 1
+    ABI_VERSION = 2
     CONFIG_VERSION = 1
 
     OK = 0
@@ -32,11 +32,14 @@ module Spikard
     EINTERNAL = -11
 
     KIND_HTTP = 0
+    KIND_WS_MESSAGE = 1
+    KIND_WS_CLOSE = 2
+    KIND_WS_OPEN = 4
 
-    # spikard_request (ABI version 1): two uint32, three 64-bit numbers, then
-    # eight (pointer, size_t) pairs. Offsets are checked against the
-    # library's own `size` at the first batch.
-    REQUEST_SIZE = 160
+    # spikard_request (ABI version 2): two uint32, three 64-bit numbers,
+    # eight (pointer, size_t) pairs, then the WebSocket connection. Offsets
+    # are checked against the library's own `size` at the first batch.
+    REQUEST_SIZE = 168
     OFF_SIZE = 0
     OFF_KIND = 4
     OFF_ID = 8
@@ -49,6 +52,7 @@ module Spikard
     OFF_REQUEST_ID = 112
     OFF_VALUES = 128
     OFF_BODY = 144
+    OFF_CONN = 160
 
     LIB_NAME = 'libspikard.so'
 
