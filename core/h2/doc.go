@@ -7,8 +7,8 @@
 // RequestCtx is what the pipeline, the middleware and every binding's
 // handler are written against. HTTP/2 therefore comes from a second
 // transport beside it — golang.org/x/net/http2, the reference Go
-// implementation (flow control, HPACK, stream states, SETTINGS, GOAWAY;
-// it passes h2spec) — and the two share everything above the wire:
+// implementation (flow control, HPACK, stream states, SETTINGS, GOAWAY)
+// — and the two share everything above the wire:
 //
 //   - One pipeline. HTTP/2 requests are not served by a second set of
 //     handlers: an http.Handler adapter (Engine.ServeHTTP) turns each
@@ -31,13 +31,25 @@
 //     runs here and ALPN picks "h2" (HTTP/2) or "http/1.1" (handed to
 //     fasthttp as an already-decrypted connection); the HTTP/2 client
 //     preface "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" on a plain connection is
-//     h2c with prior knowledge; anything else is HTTP/1.1 for fasthttp.
+//     h2c with prior knowledge; an HTTP/1.x request line is for fasthttp
+//     (anything else is an invalid preface, and closed, when HTTP/2 is on).
 //     The sniffed bytes are replayed to whichever server gets the
 //     connection. An HTTP/1.1 request with "Upgrade: h2c" (RFC 7540's
 //     upgrade, deprecated by RFC 9113 but still used) is switched by
 //     Engine.Upgrade from inside the fasthttp handler: the connection is
 //     hijacked, 101 is written, and the request becomes stream 1 of the
 //     new HTTP/2 connection.
+//
+// Conformance: h2spec passes every case on both listeners (a test in
+// core/app runs it). x/net/http2 alone fails a few on purpose; three small
+// pieces of this package close the gap without forking it: the server
+// advertises SETTINGS_MAX_FRAME_SIZE 16384 (so a header block over it is a
+// FRAME_SIZE_ERROR), frameReader (frames.go) rewrites the incoming frames
+// of repeated SETTINGS values and of requests with connection-specific
+// header fields so that x/net's own conforming paths answer them, and the
+// sniffer closes a plain connection that starts with neither the preface
+// nor an HTTP/1.x request line (an invalid preface, RFC 9113 3.4) instead
+// of letting fasthttp answer 400.
 //
 // Alternatives rejected: serving HTTP/2 with net/http and a second
 // pipeline (two code paths that drift, bindings seeing different
@@ -47,9 +59,11 @@
 //
 // Costs: each HTTP/2 request copies headers and body once into the
 // RequestCtx (pooled) and the answer once out of it; HTTP/1.1
-// connections pay one sniff (a read of at most 24 bytes, done on the
-// connection's own goroutine before fasthttp takes it) only when HTTP/2 or
-// TLS is enabled — otherwise the app serves with fasthttp alone. Not
+// connections pay one sniff (reads up to the end of the request line, at
+// most 1 KiB, replayed to fasthttp, done on the connection's own goroutine
+// before fasthttp takes it) only when HTTP/2 or TLS is enabled — otherwise
+// the app serves with fasthttp alone. HTTP/2 connections decode each
+// request's header block twice (frameReader's check, then x/net). Not
 // supported over HTTP/2: WebSockets (RFC 8441 extended CONNECT) and
 // Hijack; server push.
 //

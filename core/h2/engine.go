@@ -77,7 +77,8 @@ func NewEngine(o Options) *Engine {
 		o.MaxConcurrentStreams = 250
 	}
 	e := &Engine{opts: o, conns: map[net.Conn]struct{}{}}
-	e.h2 = &http2.Server{MaxConcurrentStreams: o.MaxConcurrentStreams, IdleTimeout: 5 * time.Minute}
+	e.h2 = &http2.Server{MaxConcurrentStreams: o.MaxConcurrentStreams, IdleTimeout: 5 * time.Minute,
+		MaxReadFrameSize: maxFrameSize}
 	e.hs = &http.Server{Handler: e, ErrorLog: log.New(io.Discard, "", 0)}
 	// ConfigureServer wires the x/net server to hs: hs.Shutdown then sends
 	// GOAWAY on every connection served with BaseConfig hs.
@@ -110,7 +111,7 @@ func (e *Engine) ServeConn(c net.Conn, up *http.Request, settings []byte) {
 		e.mu.Unlock()
 		_ = c.Close()
 	}()
-	e.h2.ServeConn(c, &http2.ServeConnOpts{Context: e.base, BaseConfig: e.hs, Handler: e,
+	e.h2.ServeConn(filter(c, up != nil), &http2.ServeConnOpts{Context: e.base, BaseConfig: e.hs, Handler: e,
 		UpgradeRequest: up, Settings: settings})
 }
 

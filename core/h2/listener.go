@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -88,17 +87,23 @@ func (l *Listener) acceptLoop() {
 	}
 }
 
+// sniffSize bounds what sort reads of a connection before handing it on:
+// a TLS record header, the HTTP/2 preface, or an HTTP/1.1 request line.
+const sniffSize = 1024
+
 // sort reads the first bytes of c and hands it to the right server.
 func (l *Listener) sort(c net.Conn) {
 	_ = c.SetReadDeadline(time.Now().Add(l.SniffTimeout))
 	pc := &Conn{Conn: c}
-	first := make([]byte, 1, len(Preface))
-	if _, err := io.ReadFull(c, first); err != nil {
+	buf := make([]byte, 0, sniffSize)
+	n, err := c.Read(buf[:cap(buf)])
+	if n == 0 {
 		_ = c.Close()
 		return
 	}
-	pc.buf = first
-	if l.tls != nil && first[0] == 0x16 {
+	buf = buf[:n]
+	if l.tls != nil && buf[0] == 0x16 {
+		pc.buf = buf
 		tc := tls.Server(pc, l.tls)
 		ctx, cancel := context.WithTimeout(context.Background(), l.SniffTimeout)
 		err := tc.HandshakeContext(ctx)
@@ -115,28 +120,69 @@ func (l *Listener) sort(c net.Conn) {
 		l.handOff(tc)
 		return
 	}
-	if l.engine != nil && first[0] == Preface[0] {
-		// Read while the bytes are a prefix of the preface: an HTTP/1.1
-		// request line ("POST", "PUT", "PATCH") differs by its 2nd byte.
-		buf := pc.buf
-		for len(buf) < len(Preface) && bytes.HasPrefix([]byte(Preface), buf) {
-			n, err := c.Read(buf[len(buf):cap(buf)])
-			if err != nil {
-				_ = c.Close()
-				return
-			}
+	if l.engine != nil {
+		// Read while the bytes are a prefix of the preface (an HTTP/1.1
+		// request line, "POST" or "PUT", differs by its 2nd byte), then up
+		// to the end of the request line.
+		for err == nil && len(buf) < cap(buf) && needMore(buf) {
+			n, err = c.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
 		}
-		pc.buf = buf
 		if len(buf) >= len(Preface) && string(buf[:len(Preface)]) == Preface {
+			pc.buf = buf
 			_ = c.SetReadDeadline(time.Time{})
 			l.engine.ServeConn(pc, nil, nil)
 			return
 		}
+		if bytes.HasPrefix(buf, []byte("PRI ")) || !maybeHTTP1(buf) {
+			// Neither the HTTP/2 preface nor an HTTP/1.x request line (PRI
+			// is reserved for the preface, RFC 9113 3.4 and 11.6 of RFC
+			// 7540): an invalid connection preface, which ends the
+			// connection without an answer in either protocol.
+			_ = c.Close()
+			return
+		}
+		if err != nil && len(buf) < cap(buf) && needMore(buf) {
+			_ = c.Close() // gone or silent before its request line ended
+			return
+		}
 	}
+	pc.buf = buf
 	_ = c.SetReadDeadline(time.Time{})
 	l.handOff(pc)
 }
+
+// needMore reports whether buf could still become the HTTP/2 preface, or
+// does not hold a whole request line yet.
+func needMore(buf []byte) bool {
+	if len(buf) < len(Preface) && bytes.HasPrefix([]byte(Preface), buf) {
+		return true
+	}
+	if bytes.HasPrefix(buf, []byte(Preface)) {
+		return false
+	}
+	return bytes.IndexByte(bytes.TrimLeft(buf, "\r\n"), '\n') < 0
+}
+
+// maybeHTTP1 reports whether buf may start an HTTP/1.x request: its first
+// line (after empty lines, which RFC 9112 2.2 lets a server skip) ends in
+// an HTTP version, or is not complete in buf.
+func maybeHTTP1(buf []byte) bool {
+	buf = bytes.TrimLeft(buf, "\r\n")
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		return true // a long request line: fasthttp judges it
+	}
+	line := bytes.TrimSuffix(buf[:i], []byte("\r"))
+	const v = " HTTP/1.1"
+	if len(line) <= len(v) {
+		return false
+	}
+	ver := line[len(line)-len(v):]
+	return bytes.HasPrefix(ver, []byte(" HTTP/")) && isDigit(ver[6]) && ver[7] == '.' && isDigit(ver[8])
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 func (l *Listener) handOff(c net.Conn) {
 	select {
@@ -188,6 +234,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 	if len(c.buf) > 0 {
 		n := copy(b, c.buf)
 		c.buf = c.buf[n:]
+		if len(c.buf) == 0 {
+			c.buf = nil // let the sniffed bytes go
+		}
 		c.mu.Unlock()
 		return n, nil
 	}
