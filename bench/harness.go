@@ -38,6 +38,9 @@ type Server struct {
 	// server it is compared with (besides raw fasthttp).
 	Ours bool
 	Peer string
+	// Also are more servers the binding is compared with in the report
+	// (its ecosystem's framework, the original package), besides Peer.
+	Also []string
 	// What says what runs, for the report.
 	What string
 	// Unsupported maps workload name patterns (path.Match) to the reason

@@ -114,3 +114,30 @@ func TestWorkloadTable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRegistry checks the servers table: unique names, and every binding's
+// peer and other references registered (in its language, or the baseline).
+func TestRegistry(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Servers {
+		if seen[s.Name] {
+			t.Errorf("duplicate server %s", s.Name)
+		}
+		seen[s.Name] = true
+		if !s.Ours && (s.Peer != "" || len(s.Also) > 0) {
+			t.Errorf("%s is not a binding but names references", s.Name)
+		}
+		for _, ref := range append([]string{s.Peer}, s.Also...) {
+			r := ServerByName(ref)
+			switch {
+			case ref == "" && s.Ours:
+				t.Errorf("binding %s has no peer", s.Name)
+			case ref == "":
+			case r == nil:
+				t.Errorf("%s is compared with %s, which is not registered", s.Name, ref)
+			case r.Lang != s.Lang && ref != RawFasthttp:
+				t.Errorf("%s (%s) is compared with %s (%s)", s.Name, s.Lang, ref, r.Lang)
+			}
+		}
+	}
+}

@@ -23,7 +23,7 @@ func init() {
 		{Name: "spikard-c", Lang: "c", Ours: true, Peer: RawFasthttp,
 			What: "C callback handlers on libspikard (bench/servers/spikard-c)", Prepare: prepareC},
 
-		{Name: "spikard-py", Lang: "python", Ours: true, Peer: "fastapi",
+		{Name: "spikard-py", Lang: "python", Ours: true, Peer: "fastapi", Also: []string{"spikard-0.17.2"},
 			What: "the Python binding (bindings/python, sync handlers), one process", Prepare: prepareSpikardPy},
 		{Name: "fastapi", Lang: "python", What: "FastAPI + pydantic v2 on uvicorn (uvloop, httptools), 1 worker",
 			Prepare: uvicorn("fastapi")},
@@ -41,15 +41,19 @@ func init() {
 		{Name: "hono", Lang: "node", What: "Hono on @hono/node-server, ajv, one process", Prepare: nodeServer("hono")},
 		{Name: "express", Lang: "node", What: "Express 5 + multer, ajv, one process", Prepare: nodeServer("express")},
 
-		{Name: "spikard-rb", Lang: "ruby", Ours: true, Peer: "rack-puma",
+		{Name: "spikard-rb", Lang: "ruby", Ours: true, Peer: "rack-puma", Also: []string{"sinatra-puma"},
 			What: "the Ruby binding (bindings/ruby) on libspikard, one process", Prepare: prepareSpikardRb},
 		{Name: "rack-puma", Lang: "ruby", What: "plain Rack on Puma (Debian), 2 workers × 5 threads, checks by hand",
-			Prepare: prepareRackPuma},
+			Prepare: puma("rack-puma")},
+		{Name: "sinatra-puma", Lang: "ruby", What: "Sinatra 3 (Debian) on Puma, 2 workers × 5 threads, checks by hand",
+			Prepare: puma("sinatra-puma", "ruby-sinatra")},
 
-		{Name: "spikard-php", Lang: "php", Ours: true, Peer: "php-fpm",
+		{Name: "spikard-php", Lang: "php", Ours: true, Peer: "php-fpm", Also: []string{"slim-fpm"},
 			What: "the PHP binding (bindings/php, FFI), one worker", Prepare: prepareSpikardPHP},
 		{Name: "php-fpm", Lang: "php", What: "plain PHP on nginx + php8.2-fpm (4 static children), checks by hand",
-			Prepare: preparePHPFPM},
+			Prepare: fpm("php-fpm")},
+		{Name: "slim-fpm", Lang: "php", What: "Slim 3.12 (Debian) on nginx + php8.2-fpm (4 static children), checks by hand",
+			Prepare: fpm("slim-fpm", "php-slim")},
 	}
 }
 
@@ -206,12 +210,16 @@ func prepareSpikardRb(ctx context.Context, env *Env) (*Launch, error) {
 		Env: []string{"PORT={port}", "BENCH_DOC={doc}", "SPIKARD_LIB=" + lib}}}}, nil
 }
 
-func prepareRackPuma(ctx context.Context, env *Env) (*Launch, error) {
-	if err := Apt(ctx, env, "ruby", "puma", "ruby-rack"); err != nil {
-		return nil, err
+// puma serves servers/<dir>/config.ru on Debian's Puma, 2 workers × 5
+// threads, after installing Ruby, Puma, Rack and pkgs.
+func puma(dir string, pkgs ...string) func(context.Context, *Env) (*Launch, error) {
+	return func(ctx context.Context, env *Env) (*Launch, error) {
+		if err := Apt(ctx, env, append([]string{"ruby", "puma", "ruby-rack"}, pkgs...)...); err != nil {
+			return nil, err
+		}
+		return &Launch{Cmds: []Cmd{{Argv: []string{"puma", "-e", "production", "-w", "2", "-t", "5:5", "-b", "tcp://127.0.0.1:{port}", "config.ru"},
+			Dir: env.serverDir(dir)}}}, nil
 	}
-	return &Launch{Cmds: []Cmd{{Argv: []string{"puma", "-e", "production", "-w", "2", "-t", "5:5", "-b", "tcp://127.0.0.1:{port}", "config.ru"},
-		Dir: env.serverDir("rack-puma")}}}, nil
 }
 
 func prepareSpikardPHP(ctx context.Context, env *Env) (*Launch, error) {
@@ -231,15 +239,23 @@ func prepareSpikardPHP(ctx context.Context, env *Env) (*Launch, error) {
 		Env: []string{"BENCH_DOC={doc}", "SPIKARD_LIBRARY=" + lib}}}}, nil
 }
 
-func preparePHPFPM(ctx context.Context, env *Env) (*Launch, error) {
-	if err := Apt(ctx, env, "nginx", "php8.2-fpm"); err != nil {
-		return nil, err
+// fpm serves servers/<dir>/index.php, the front controller of every
+// request, with nginx + php8.2-fpm (4 static children, opcache on) after
+// installing them and pkgs; config files are generated into {dir}.
+func fpm(dir string, pkgs ...string) func(context.Context, *Env) (*Launch, error) {
+	return func(ctx context.Context, env *Env) (*Launch, error) {
+		if err := Apt(ctx, env, append([]string{"nginx", "php8.2-fpm"}, pkgs...)...); err != nil {
+			return nil, err
+		}
+		return fpmLaunch(env.serverDir(dir)), nil
 	}
+}
+
+func fpmLaunch(root string) *Launch {
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root root;"
 	}
-	root := env.serverDir("php-fpm")
 	nginx := strings.Join([]string{
 		user, "worker_processes 1;", "pid {dir}/nginx.pid;", "error_log {dir}/nginx-error.log warn;", "daemon off;",
 		"events { worker_connections 1024; }",
@@ -249,7 +265,7 @@ func preparePHPFPM(ctx context.Context, env *Env) (*Launch, error) {
 		" upstream fpm { server 127.0.0.1:{port2}; keepalive 32; }",
 		" server {", "  listen 127.0.0.1:{port} reuseport;", "  location / {",
 		"   include /etc/nginx/fastcgi_params;", "   fastcgi_keep_conn on;", "   fastcgi_pass fpm;",
-		"   fastcgi_param SCRIPT_FILENAME " + filepath.Join(root, "index.php") + ";",
+		"   fastcgi_param SCRIPT_FILENAME " + filepath.Join(root, "index.php") + ";", "   fastcgi_param SCRIPT_NAME /index.php;",
 		"  }", " }", "}", ""}, "\n")
 	fpm := strings.Join([]string{
 		"[global]", "pid = {dir}/php-fpm.pid", "error_log = {dir}/php-fpm.log", "daemonize = no",
@@ -273,5 +289,5 @@ func preparePHPFPM(ctx context.Context, env *Env) (*Launch, error) {
 		Cmds: []Cmd{
 			{Argv: []string{fpmBin, "--nodaemonize", "--allow-to-run-as-root", "--fpm-config", "{dir}/php-fpm.conf"}},
 			{Argv: []string{nginxBin, "-c", "{dir}/nginx.conf", "-p", "{dir}", "-e", "{dir}/nginx-error.log"}},
-		}}, nil
+		}}
 }

@@ -164,13 +164,16 @@ type Workload struct {
 
 // Server is how a server is described in the report.
 type Server struct {
-	Name        string `json:"name"`
-	Lang        string `json:"lang"`
-	Ours        bool   `json:"ours"`
-	Peer        string `json:"peer,omitempty"`
-	What        string `json:"what"`
-	Unavailable string `json:"unavailable,omitempty"`
-	Profile     string `json:"profile,omitempty"`
+	Name string `json:"name"`
+	Lang string `json:"lang"`
+	Ours bool   `json:"ours"`
+	Peer string `json:"peer,omitempty"`
+	// Also are more servers a binding is compared with (its ecosystem's
+	// framework, the original package), after Peer.
+	Also        []string `json:"also,omitempty"`
+	What        string   `json:"what"`
+	Unavailable string   `json:"unavailable,omitempty"`
+	Profile     string   `json:"profile,omitempty"`
 }
 
 // Ratio compares a binding with a reference server on one workload.
@@ -228,21 +231,32 @@ func (res *Results) server(name string) *Server {
 	return nil
 }
 
-// ComputeRatios fills Ratios: every binding against its peer and against
-// the baseline, on every workload where both rows are valid.
+// versus lists what binding s is compared with: its peer, the servers it
+// is also compared with, and the baseline.
+func (res *Results) versus(s Server) []string {
+	var out []string
+	for i, v := range append([]string{s.Peer}, s.Also...) {
+		// The peer is always listed; the others when this run has them.
+		if v != "" && v != s.Name && !slices.Contains(out, v) && (i == 0 || res.server(v) != nil) {
+			out = append(out, v)
+		}
+	}
+	if s.Name != res.Baseline && !slices.Contains(out, res.Baseline) {
+		out = append(out, res.Baseline)
+	}
+	return out
+}
+
+// ComputeRatios fills Ratios: every binding against its peer, the servers
+// it is also compared with and the baseline, on every workload where both
+// rows are valid.
 func (res *Results) ComputeRatios() {
 	res.Ratios = nil
 	for _, s := range res.Servers {
 		if !s.Ours {
 			continue
 		}
-		versus := []string{}
-		if s.Peer != "" {
-			versus = append(versus, s.Peer)
-		}
-		if s.Peer != res.Baseline && s.Name != res.Baseline {
-			versus = append(versus, res.Baseline)
-		}
+		versus := res.versus(s)
 		for _, w := range res.Workloads {
 			a := res.Row(s.Name, w.Name)
 			for _, v := range versus {
@@ -347,20 +361,35 @@ func (res *Results) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, s.Lang, s.What, st)
 	}
 
-	// Ratios: one table per binding.
-	b.WriteString("\n## Each binding against its peer and against " + res.Baseline + "\n\n")
-	b.WriteString("Ratio of median req/s (same run); in brackets the min–max of the per-round ratios (runs taken back to back); CPU: the reference's server CPU per request ÷ the binding's.\n")
+	// The geometric means first: what the issues track.
+	b.WriteString("\n## Summary\n\nGeometric mean over the workloads of each binding's req/s ÷ each reference's (same run), and the range of the per-workload ratios.\n\n| binding | compared with | geometric mean | per workload (min–max) | workloads |\n|---|---|---:|---:|---:|\n")
 	for _, s := range res.Servers {
 		if !s.Ours || s.Unavailable != "" {
 			continue
 		}
-		versus := []string{}
-		if s.Peer != "" {
-			versus = append(versus, s.Peer)
+		for _, v := range res.versus(s) {
+			var qs []float64
+			for _, w := range res.Workloads {
+				if q, ok := res.ratio(s.Name, w.Name, v); ok {
+					qs = append(qs, q.Ratio)
+				}
+			}
+			if len(qs) == 0 {
+				fmt.Fprintf(&b, "| %s | %s | — | — | 0 |\n", s.Name, v)
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | **%.2f×** | %.2f–%.2f× | %d |\n", s.Name, v, geomean(qs), slices.Min(qs), slices.Max(qs), len(qs))
 		}
-		if s.Peer != res.Baseline && s.Name != res.Baseline {
-			versus = append(versus, res.Baseline)
+	}
+
+	// Ratios: one table per binding.
+	b.WriteString("\n## Each binding against its peers and against " + res.Baseline + "\n\n")
+	b.WriteString("Ratio of median req/s (same run); in brackets the min–max of the per-round ratios (runs taken back to back); CPU: the reference's server CPU per request ÷ the binding's. The first column compared is the binding's peer, then the other servers it is compared with, then " + res.Baseline + ".\n")
+	for _, s := range res.Servers {
+		if !s.Ours || s.Unavailable != "" {
+			continue
 		}
+		versus := res.versus(s)
 		fmt.Fprintf(&b, "\n### %s (%s)\n\n| workload | %s req/s |", s.Name, s.Lang, s.Name)
 		for _, v := range versus {
 			fmt.Fprintf(&b, " ÷ %s | CPU/req ÷ %s |", v, v)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/xml"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,13 +19,15 @@ func TestSummarizeRatiosAndRender(t *testing.T) {
 		Meta:      Meta{Date: "2026-01-02", Threads: 2, Connections: 64, Duration: 10 * time.Second, Repeat: 3, Command: "bench"},
 		Workloads: []Workload{{Name: "w", Group: "json", Request: "GET /w"}, {Name: "v", Group: "json", Request: "POST /v"}},
 		Servers: []Server{{Name: "raw", Lang: "go"}, {Name: "sub", Lang: "go", Ours: true, Peer: "raw"},
-			{Name: "py", Lang: "python", Ours: true, Peer: "peer"}, {Name: "peer", Lang: "python"}, {Name: "gone", Lang: "php", Unavailable: "did not install"}},
+			{Name: "py", Lang: "python", Ours: true, Peer: "peer", Also: []string{"fw", "not-run"}}, {Name: "peer", Lang: "python"},
+			{Name: "fw", Lang: "python"}, {Name: "gone", Lang: "php", Unavailable: "did not install"}},
 		Baseline: "raw",
 		Rows: []Row{
 			{Server: "raw", Workload: "w", Status: OK, Runs: []Run{run(1, 100, 0), run(2, 120, 0), run(3, 110, 0)}},
 			{Server: "sub", Workload: "w", Status: OK, Runs: []Run{run(1, 95, 0), run(2, 99, 0), run(3, 90, 0)}},
 			{Server: "py", Workload: "w", Status: OK, Runs: []Run{run(1, 20, 0), run(2, 22, 0), run(3, 21, 0)}},
 			{Server: "peer", Workload: "w", Status: OK, Runs: []Run{run(1, 10, 0), run(2, 11, 0), run(3, 10, 0)}},
+			{Server: "fw", Workload: "w", Status: OK, Runs: []Run{run(1, 5, 0), run(2, 4, 0), run(3, 5, 0)}},
 			{Server: "raw", Workload: "v", Status: OK, Runs: []Run{run(1, 100, 0)}},
 			{Server: "sub", Workload: "v", Status: OK, Runs: []Run{run(1, 100, 3)}},
 			{Server: "py", Workload: "v", Status: NotImplemented, Problem: "no multipart"},
@@ -49,8 +52,15 @@ func TestSummarizeRatiosAndRender(t *testing.T) {
 	if q, ok := res.ratio("py", "w", "raw"); !ok || q.Ratio != 21.0/110 {
 		t.Fatalf("py ÷ raw: %+v", q)
 	}
+	if q, ok := res.ratio("py", "w", "fw"); !ok || q.Ratio != 21.0/5 || q.RoundMin != 4 || q.RoundMax != 5.5 {
+		t.Fatalf("py ÷ fw: %+v %v", q, ok)
+	}
+	if got := res.versus(res.Servers[2]); !slices.Equal(got, []string{"peer", "fw", "raw"}) {
+		t.Fatalf("py is compared with %v; want its peer, the others of this run, the baseline", got)
+	}
 	md := res.Markdown()
-	for _, want := range []string{"| w | 21 | 2.10× (2.00–2.10) | 2.03× | 0.19× (0.18–0.20) |", "not implemented: no multipart",
+	for _, want := range []string{"| w | 21 | 2.10× (2.00–2.10) | 2.03× | 4.20× (4.00–5.50) | 4.50× | 0.19× (0.18–0.20) |",
+		"| py | fw | **4.20×** | 4.20–4.20× | 1 |", "| py | peer | **2.10×** |", "not implemented: no multipart",
 		"invalid: correctness check: 404", "sub (**invalid**: 3 non-2xx answers)", "**unavailable**: did not install", "![rps-json](rps-json.svg)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

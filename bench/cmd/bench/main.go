@@ -195,7 +195,7 @@ func run(ctx context.Context, o options) error {
 	}()
 	for _, s := range o.servers {
 		progress("preparing %s (%s)", s.Name, s.Lang)
-		rs := report.Server{Name: s.Name, Lang: s.Lang, Ours: s.Ours, Peer: s.Peer, What: s.What}
+		rs := report.Server{Name: s.Name, Lang: s.Lang, Ours: s.Ours, Peer: s.Peer, Also: s.Also, What: s.What}
 		l, err := s.Prepare(ctx, env)
 		if ctx.Err() != nil {
 			return ctx.Err()
