@@ -14,8 +14,9 @@
  * hooks, dependency factories alike); each answers as its spec says, reading
  * what it needs from the request's values document (spikard_request.values):
  * fixed answers, echo, hooks that continue (spikard_continue), background
- * work (spikard_background), state lists. Streams, event streams and
- * WebSockets are not in the C ABI yet: specs that use them are refused.
+ * work (spikard_background), state lists, streamed bodies
+ * (spikard_stream_*), event streams (spikard_sse_send) and WebSocket
+ * handlers (SPIKARD_KIND_WS_* events, spikard_ws_send / spikard_ws_close).
  *
  * Dispatch modes: SPIKARD_FIXTURE_MODE=callback | queue | mixed (default).
  * mixed alternates per scenario app, so one run of the corpus goes through
@@ -94,8 +95,24 @@ typedef struct rec {
     char *value; /* JSON text, or NULL: the invocation's name */
 } rec;
 
+typedef struct sse_event {
+    char *event, *id, *data, *comment; /* NULL: absent */
+    long long retry_ms;
+} sse_event;
+
 typedef struct spec {
     char *name;
+    /* stream: chunks (decoded) written with delay_ms between them */
+    int is_stream;
+    char **chunks;    size_t *chunk_len; size_t nchunks;
+    /* sse: events sent with delay_ms between them; resume skips ids <= Last-Event-ID */
+    int is_sse, resume;
+    sse_event *events; size_t nevents;
+    int delay_ms;
+    /* websocket */
+    int is_ws, ws_echo, close_code;
+    char *greeting;   /* JSON text or NULL */
+    char *close_text, *close_reason;
     int status, echo, raise, sleep_ms, cont, generate_uuid;
     kv *headers;      size_t nheaders;      /* response headers */
     kv *headers_from; size_t nheaders_from; /* header -> pointer */
@@ -231,6 +248,107 @@ static int json_splice(buf *body, const char *target, mj_span src) {
     return 1;
 }
 
+/* ---- streams, event streams, WebSockets ---------------------------------------------- */
+
+/* Decodes standard base64 (with padding). Returns malloc'd bytes or NULL. */
+static char *b64_decode(const char *in, size_t n, size_t *out_len) {
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc(n / 4 * 3 + 3);
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n && in[i] != '='; i++) {
+        const char *c = memchr(al, in[i], 64);
+        if (c == NULL) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)(c - al);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xFF);
+        }
+    }
+    *out_len = o;
+    return out;
+}
+
+/* The request's Last-Event-ID as a number, or -1. */
+static long long last_event_id(const spikard_request *r) {
+    static const char name[] = "last-event-id:";
+    for (const char *p = r->headers, *e = r->headers + r->headers_len; p < e;) {
+        const char *eol = memchr(p, '\n', (size_t)(e - p));
+        if (eol == NULL) eol = e;
+        if ((size_t)(eol - p) > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
+            char *end;
+            long long v = strtoll(p + sizeof name - 1, &end, 10);
+            return end == p + sizeof name - 1 ? -1 : v;
+        }
+        p = eol + 1;
+    }
+    return -1;
+}
+
+static size_t slen(const char *s) { return s ? strlen(s) : 0; }
+
+/* Produces the stream or event stream of a spec on the calling thread (a
+ * producer thread of its own: see dispatch). hb: the answer's header block. */
+static void produce(const spikard_request *r, const spec *s, const buf *hb) {
+    uint64_t st;
+    int rc = spikard_stream_begin(r->id, s->status, hb->p, hb->n, &st);
+    if (rc != SPIKARD_OK) {
+        fprintf(stderr, "fixtureapp: spikard_stream_begin: %s\n", spikard_last_error());
+        return;
+    }
+    long long last = s->resume ? last_event_id(r) : -1;
+    size_t count = s->is_sse ? s->nevents : s->nchunks;
+    for (size_t i = 0; i < count && rc != SPIKARD_ECLOSED; i++) {
+        if (s->is_sse) {
+            const sse_event *ev = &s->events[i];
+            char *end;
+            long long id = ev->id ? strtoll(ev->id, &end, 10) : -1;
+            if (last >= 0 && ev->id && *ev->id && *end == 0 && id <= last) continue;
+        }
+        if (s->delay_ms > 0) sleep_ms(s->delay_ms);
+        if (s->is_sse) {
+            const sse_event *ev = &s->events[i];
+            rc = spikard_sse_send(st, ev->event, slen(ev->event), ev->data, slen(ev->data), ev->id, slen(ev->id),
+                                  ev->comment, slen(ev->comment), ev->retry_ms);
+            if (rc == SPIKARD_EINVAL) rc = SPIKARD_OK; /* the route's event schema refused it: skip */
+        } else {
+            rc = spikard_stream_write(st, s->chunks[i], s->chunk_len[i]);
+        }
+        if (rc != SPIKARD_OK && rc != SPIKARD_ECLOSED)
+            fprintf(stderr, "fixtureapp: streaming %s: %s\n", s->name, spikard_last_error());
+    }
+    spikard_stream_end(st);
+}
+
+/* One WebSocket event (the spec's "websocket" member). */
+static void ws_event(const spikard_request *r, const spec *s) {
+    int rc = SPIKARD_OK;
+    switch (r->kind) {
+    case SPIKARD_KIND_WS_OPEN:
+        if (s->greeting) rc = spikard_ws_send(r->conn, 1, s->greeting, strlen(s->greeting));
+        break;
+    case SPIKARD_KIND_WS_MESSAGE:
+        if (s->close_text && r->method_len == 4 && memcmp(r->method, "TEXT", 4) == 0 &&
+            r->body_len == strlen(s->close_text) && memcmp(r->body, s->close_text, r->body_len) == 0) {
+            rc = spikard_ws_close(r->conn, s->close_code, s->close_reason, slen(s->close_reason));
+        } else if (s->ws_echo) {
+            /* an answer's body goes back as one message; binary by its type */
+            int bin = r->method_len == 6 && memcmp(r->method, "BINARY", 6) == 0;
+            const char *h = bin ? "Content-Type: application/octet-stream" : "";
+            if (spikard_respond(r->id, 200, h, strlen(h), r->body, r->body_len) == SPIKARD_OK) return;
+            rc = -1;
+        }
+        break;
+    }
+    if (rc != SPIKARD_OK) fprintf(stderr, "fixtureapp: websocket %s: %s\n", s->name, spikard_last_error());
+    spikard_continue(r->id, NULL, 0);
+}
+
 /* Answers one invocation as its spec says (PROTOCOL.md, "Handler spec"). */
 static void answer(const spikard_request *r, const spec *s) {
     mj_span values = {r->values, r->values_len}, v;
@@ -238,6 +356,10 @@ static void answer(const spikard_request *r, const spec *s) {
     char *t;
     int rc = SPIKARD_OK;
 
+    if (s->is_ws && r->kind != SPIKARD_KIND_HTTP) {
+        ws_event(r, s);
+        return;
+    }
     /* a cleanup call: record and return */
     if (mj_pointer(values, "/call/kind", &v) && mj_lit(v, "\"cleanup\"")) {
         for (size_t i = 0; i < s->ncleanup; i++) {
@@ -309,7 +431,7 @@ static void answer(const spikard_request *r, const spec *s) {
 
     /* the answer */
     buf hb = {0}, body = {0};
-    const char *ct = s->ct;
+    const char *ct = s->ct ? s->ct : s->is_sse ? "text/event-stream" : NULL;
     char uuid[40];
     for (size_t i = 0; i < nh; i++) {
         puts_(&hb, hs[i].k);
@@ -362,6 +484,12 @@ static void answer(const spikard_request *r, const spec *s) {
         puts_(&hb, ct);
         puts_(&hb, "\n");
     }
+    if (s->is_stream || s->is_sse) {
+        produce(r, s, &hb);
+        free(hb.p);
+        free(body.p);
+        goto out;
+    }
     rc = spikard_respond(r->id, s->status, hb.p, hb.n, body.p, body.n);
     free(hb.p);
     free(body.p);
@@ -404,7 +532,9 @@ static void dispatch(const spikard_request *r, const spec *s) {
         task(r);
         return;
     }
-    if (s->sleep_ms <= 0) {
+    /* Streams are produced on a thread of their own, so that a callback
+     * returns (the response starts) and the queue's thread goes on. */
+    if (s->sleep_ms <= 0 && !s->is_stream && !s->is_sse) {
         answer(r, s);
         return;
     }
@@ -477,6 +607,45 @@ static int read_records(mj_span arr, rec **out, size_t *n) {
     return 1;
 }
 
+static int read_stream(mj_span v, spec *s) {
+    mj_span f, c;
+    s->is_stream = 1;
+    if (mj_get(v, "delay_ms", &f)) s->delay_ms = (int)mj_int(f, 0);
+    if (!mj_get(v, "chunks", &f) || f.n == 0 || f.p[0] != '[') return 0;
+    const char *it = f.p, *e = f.p + f.n;
+    while (mj_next_elem(&it, e, &c) == 1) {
+        size_t n;
+        char *b64 = mj_string(c, &n);
+        if (b64 == NULL) return 0;
+        s->chunks = realloc(s->chunks, (s->nchunks + 1) * sizeof *s->chunks);
+        s->chunk_len = realloc(s->chunk_len, (s->nchunks + 1) * sizeof *s->chunk_len);
+        s->chunks[s->nchunks] = b64_decode(b64, n, &s->chunk_len[s->nchunks]);
+        free(b64);
+        if (s->chunks[s->nchunks++] == NULL) return 0;
+    }
+    return 1;
+}
+
+static int read_sse(mj_span v, spec *s) {
+    mj_span f, ev, x;
+    s->is_sse = 1;
+    if (mj_get(v, "delay_ms", &f)) s->delay_ms = (int)mj_int(f, 0);
+    if (mj_get(v, "resume", &f)) s->resume = mj_lit(f, "true");
+    if (!mj_get(v, "events", &f) || f.n == 0 || f.p[0] != '[') return 0;
+    const char *it = f.p, *e = f.p + f.n;
+    while (mj_next_elem(&it, e, &ev) == 1) {
+        s->events = realloc(s->events, (s->nevents + 1) * sizeof *s->events);
+        sse_event *o = &s->events[s->nevents++];
+        memset(o, 0, sizeof *o);
+        o->event = mj_get(ev, "event", &x) ? str_or_null(x) : NULL;
+        o->id = mj_get(ev, "id", &x) ? str_or_null(x) : NULL;
+        o->data = mj_get(ev, "data", &x) ? str_or_null(x) : NULL;
+        o->comment = mj_get(ev, "comment", &x) ? str_or_null(x) : NULL;
+        o->retry_ms = mj_get(ev, "retry_ms", &x) ? mj_int(x, 0) : 0;
+    }
+    return 1;
+}
+
 /* Reads one handler spec. Returns NULL or an error message. */
 static const char *read_spec(mj_span key, mj_span val, spec *s) {
     static char msg[200];
@@ -523,9 +692,23 @@ static const char *read_spec(mj_span key, mj_span val, spec *s) {
                 s->body_len = v.n;
                 s->has_body = 1;
             }
+        } else if (mj_is(k, "stream")) {
+            ok = read_stream(v, s);
+        } else if (mj_is(k, "sse")) {
+            ok = read_sse(v, s);
+        } else if (mj_is(k, "websocket")) {
+            s->is_ws = 1;
+            if (mj_get(v, "echo", &f)) s->ws_echo = mj_lit(f, "true");
+            if (mj_get(v, "greeting", &f) && !mj_lit(f, "null")) s->greeting = span_dup(f);
+            if (mj_get(v, "close_on", &f) && f.n && f.p[0] == '{') {
+                mj_span x;
+                s->close_text = mj_get(f, "text", &x) ? str_or_null(x) : NULL;
+                s->close_reason = mj_get(f, "reason", &x) ? str_or_null(x) : NULL;
+                s->close_code = mj_get(f, "code", &x) ? (int)mj_int(x, 1000) : 1000;
+                ok = s->close_text != NULL;
+            }
         } else {
-            /* stream, sse, websocket: not in the C ABI yet */
-            snprintf(msg, sizeof msg, "the C fixture app does not support the handler spec member %.*s", (int)k.n, k.p);
+            snprintf(msg, sizeof msg, "the C fixture app does not know the handler spec member %.*s", (int)k.n, k.p);
             return msg;
         }
         if (!ok) {
@@ -575,6 +758,19 @@ static void free_specs(spec *specs, size_t n) {
         free(s->state);
         free(s->ct);
         free(s->body);
+        for (size_t j = 0; j < s->nchunks; j++) free(s->chunks[j]);
+        free(s->chunks);
+        free(s->chunk_len);
+        for (size_t j = 0; j < s->nevents; j++) {
+            free(s->events[j].event);
+            free(s->events[j].id);
+            free(s->events[j].data);
+            free(s->events[j].comment);
+        }
+        free(s->events);
+        free(s->greeting);
+        free(s->close_text);
+        free(s->close_reason);
     }
     free(specs);
 }

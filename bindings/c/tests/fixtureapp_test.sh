@@ -68,9 +68,9 @@ for mode in callback queue; do
 	scenario "$hdoc" '{"h0":{"status":200,"body":{"ok":1}},"h1":{"status":401,"body":{"no":1}}}'
 	expect hook-short-circuit 401 '{"no":1}' "http://127.0.0.1:$port/h"
 	# errors
-	printf '%s\n' '{"app":{"version":1,"routes":[]},"handlers":{"h0":{"stream":{"chunks":["a"]}}}}' >&3
+	printf '%s\n' '{"app":{"version":1,"routes":[]},"handlers":{"h0":{"teleport":true}}}' >&3
 	lines=$((lines + 1)); wait_line $lines
-	sed -n "${lines}p" "$dir/out.$mode" | grep -q '"error":".*does not support the handler spec member \\"stream' || { echo "FAIL $mode: unsupported member: $(sed -n "${lines}p" "$dir/out.$mode")"; fail=1; }
+	sed -n "${lines}p" "$dir/out.$mode" | grep -q '"error":".*does not know the handler spec member \\"teleport' || { echo "FAIL $mode: unsupported member: $(sed -n "${lines}p" "$dir/out.$mode")"; fail=1; }
 	echo '{"app":{"version":9},"handlers":{}}' >&3
 	lines=$((lines + 1)); wait_line $lines
 	sed -n "${lines}p" "$dir/out.$mode" | grep -q '"error":".*version 9' || { echo "FAIL $mode: version error"; fail=1; }

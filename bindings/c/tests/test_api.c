@@ -36,7 +36,7 @@ static void test_versions(void) {
     CHECK(strncmp(spikard_strerror(SPIKARD_EINTERNAL), "SPIKARD_EINTERNAL", 17) == 0);
     CHECK(strncmp(spikard_strerror(42), "SPIKARD_E?", 10) == 0);
     for (int c = 0; c >= SPIKARD_EINTERNAL; c--) CHECK(strstr(spikard_strerror(c), "SPIKARD_E?") == NULL);
-    CHECK(sizeof(spikard_request) == 160);
+    CHECK(sizeof(spikard_request) == 168);
 }
 
 static void test_app_new(void) {
@@ -249,15 +249,32 @@ static void test_continue_background_unknown(void) {
 }
 
 static void test_reserved(void) {
-    uint64_t s;
     CHECK_RC(spikard_app_on_shutdown(1, NULL, NULL, NULL), SPIKARD_ENOTIMPL);
     CHECK_MSG("reserved");
-    CHECK_RC(spikard_stream_begin(1, 200, NULL, 0, &s), SPIKARD_ENOTIMPL);
-    CHECK_RC(spikard_stream_write(1, "x", 1), SPIKARD_ENOTIMPL);
-    CHECK_RC(spikard_stream_end(1), SPIKARD_ENOTIMPL);
-    CHECK_RC(spikard_sse_send(1, "e", 1, "d", 1, NULL, 0), SPIKARD_ENOTIMPL);
-    CHECK_RC(spikard_ws_send(1, 1, "m", 1), SPIKARD_ENOTIMPL);
-    CHECK_RC(spikard_ws_close(1, 1000, NULL, 0), SPIKARD_ENOTIMPL);
+}
+
+/* Streams and WebSockets with handles the library never issued. */
+static void test_stream_ws_unknown(void) {
+    uint64_t s = 0;
+    CHECK_RC(spikard_stream_begin(99, 200, NULL, 0, &s), SPIKARD_EBADHANDLE);
+    CHECK(s == 0);
+    CHECK_RC(spikard_stream_begin(99, 200, NULL, 0, NULL), SPIKARD_EINVAL);
+    CHECK_RC(spikard_stream_begin(99, 42, NULL, 0, &s), SPIKARD_EINVAL);
+    CHECK_RC(spikard_stream_begin(99, 200, "bad header", 10, &s), SPIKARD_EINVAL);
+    CHECK_MSG("spikard_stream_begin: headers");
+    CHECK_RC(spikard_stream_write(1ull << 60, "x", 1), SPIKARD_EBADHANDLE);
+    CHECK_MSG("not a stream");
+    CHECK_RC(spikard_stream_write(1ull << 60, NULL, 1), SPIKARD_EINVAL);
+    CHECK_RC(spikard_stream_end(0), SPIKARD_EBADHANDLE);
+    CHECK_RC(spikard_stream_fail(1ull << 60, "boom"), SPIKARD_EBADHANDLE);
+    CHECK_RC(spikard_sse_send(1ull << 60, "e", 1, "d", 1, NULL, 0, NULL, 0, 0), SPIKARD_EBADHANDLE);
+    CHECK_RC(spikard_sse_send(1ull << 60, NULL, 1, "d", 1, NULL, 0, NULL, 0, 0), SPIKARD_EINVAL);
+    CHECK_RC(spikard_ws_send(1ull << 60, 1, "m", 1), SPIKARD_EBADHANDLE);
+    CHECK_MSG("not a WebSocket connection");
+    CHECK_RC(spikard_ws_send(1ull << 60, 9, "m", 1), SPIKARD_EINVAL);
+    CHECK_RC(spikard_ws_send(1ull << 60, 1, NULL, 1), SPIKARD_EINVAL);
+    CHECK_RC(spikard_ws_close(0, 1000, NULL, 0), SPIKARD_EBADHANDLE);
+    CHECK_RC(spikard_ws_close(1ull << 60, 1000, NULL, 3), SPIKARD_EINVAL);
 }
 
 /* spikard_last_error is per thread. */
@@ -302,6 +319,7 @@ int main(void) {
     RUN(test_openapi);
     RUN(test_continue_background_unknown);
     RUN(test_reserved);
+    RUN(test_stream_ws_unknown);
     RUN(test_last_error_per_thread);
     return t_done();
 }
