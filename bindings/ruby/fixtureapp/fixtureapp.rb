@@ -81,12 +81,6 @@ module FixtureApp
   # The handler block for one spec: everything that does not depend on the
   # request is prepared here.
   def handler(spec, states)
-    unsupported = %w[stream sse websocket].find { |k| spec.key?(k) }
-    if unsupported
-      raise Spikard::NotSupportedError,
-            "#{unsupported} handlers: libspikard's C ABI reserves streaming/SSE/WebSocket (SPIKARD_ENOTIMPL)"
-    end
-
     status = spec['status'] || 200
     headers = spec['headers'] || {}
     cookies = spec['set_cookies'] || []
@@ -102,6 +96,8 @@ module FixtureApp
     need_values = !(require_ptrs.empty? && headers_from.empty? && fill.empty? && bg.nil?)
 
     cleanup_records = spec['cleanup_record'] || []
+    stream = spec['stream'] && chunks(spec['stream'])
+    sse = spec['sse']
 
     lambda do |req|
       sleep(sleep_s) if sleep_s.positive?
@@ -129,10 +125,18 @@ module FixtureApp
         next nil
       end
 
-      res = Spikard::Response.new(status: status)
+      res = if stream
+              Spikard::StreamingResponse.new(stream, status: status, content_type: ctype.empty? ? nil : ctype)
+            elsif sse
+              events(sse, req)
+            else
+              Spikard::Response.new(status: status)
+            end
       headers.merge(from).each { |k, v| res.headers[k] = v }
       cookies.each { |c| res.cookies << c }
-      if spec['state']
+      if stream || sse
+        # streamed
+      elsif spec['state']
         res.content = { spec['state'] => states.get(spec['state']) }
       elsif spec['generate'] == 'uuid'
         res.content = SecureRandom.uuid
@@ -172,11 +176,64 @@ module FixtureApp
     end
   end
 
+  # A "stream" member: its chunks, each after delay_ms.
+  def chunks(spec)
+    list = (spec['chunks'] || []).map { |b64| b64.unpack1('m0') }
+    delay = spec['delay_ms'].to_i / 1000.0
+    Enumerator.new do |out|
+      list.each do |chunk|
+        sleep(delay) if delay.positive?
+        out << chunk
+      end
+    end
+  end
+
+  # An "sse" member: the events in order (each after delay_ms); one the
+  # route's event schema rejects is skipped; with resume, those whose id is
+  # a number not above the client's Last-Event-ID are skipped too.
+  def events(spec, req)
+    last = req.last_event_id
+    last = spec['resume'] && last&.match?(/\A-?\d+\z/) ? last.to_i : nil
+    delay = spec['delay_ms'].to_i / 1000.0
+    Spikard::EventStream.new do |events|
+      (spec['events'] || []).each do |e|
+        next if last && e['id'].to_s.match?(/\A-?\d+\z/) && e['id'].to_i <= last
+
+        sleep(delay) if delay.positive?
+        begin
+          events << Spikard::Event.new(data: e['data'], event: e['event'], id: e['id'], retry: e['retry_ms'],
+                                       comment: e['comment'])
+        rescue Spikard::InvalidEventError => err
+          warn "fixtureapp: skipped an event: #{err.message}"
+        end
+      end
+    end
+  end
+
+  # A "websocket" member: greet on connect, close on close_on.text, echo.
+  def websocket(spec)
+    close_on = spec['close_on']
+    lambda do |ws|
+      ws.on_open { ws.send_json(spec['greeting']) } if spec.key?('greeting')
+      ws.on_message do |msg|
+        if close_on && msg.text? && msg == close_on['text']
+          ws.close(close_on['code'], close_on['reason'].to_s)
+        elsif spec['echo']
+          msg.binary? ? ws.send_binary(msg) : ws.send_text(msg)
+        end
+      end
+    end
+  end
+
   def start(msg)
     app = Spikard::App.from_config(msg['app'])
     states = States.new
     (msg['handlers'] || {}).each do |name, spec|
-      app.handle(name, &handler(spec, states))
+      if spec['websocket']
+        app.handle_websocket(name, &websocket(spec['websocket']))
+      else
+        app.handle(name, &handler(spec, states))
+      end
     end
     app.start(host: '127.0.0.1', port: 0)
   end

@@ -21,8 +21,14 @@ module Spikard
 
     ROUTE_OPTIONS = %i[handler_name path_params query headers cookies files parameters body request_schema
                        response response_schema content_type max_body_size middleware security summary
-                       description tags operation_id dependencies hooks].freeze
+                       description tags operation_id dependencies hooks sse websocket].freeze
     private_constant :ROUTE_OPTIONS
+
+    # The options of app.websocket that go to the route's "websocket" member
+    # (core/config WebSocket).
+    WEBSOCKET_OPTIONS = %i[message_schema on_invalid subprotocols max_message_bytes ping_interval_ms
+                           pong_timeout_ms allowed_origins compression].freeze
+    private_constant :WEBSOCKET_OPTIONS
 
     # One host handler the library calls by name: a route's block, a hook,
     # a dependency factory, or a block bound with #handle.
@@ -87,10 +93,14 @@ module Spikard
     #   hooks: { pre_handler: ->(req) { ... }, ... }  route-level hooks
     #   content_type:, max_body_size:, middleware:, security:,
     #   summary:, description:, tags:, operation_id:, handler_name:
+    #   sse: true or { keep_alive_ms:, retry_ms:, event_schema: }  an
+    #     event-stream route (the block returns a Spikard::EventStream)
+    #   websocket: { ... }  a WebSocket route (see #websocket)
     # The block gets a Spikard::Request (or nothing, or the original
     # Spikard's |path_params, query, body|) and the dependencies it names as
     # keyword arguments; it returns a Hash/Array (JSON), a String (text), nil
-    # (no body) or a Spikard::Response.
+    # (no body), a Spikard::Response, or a stream (an Enumerator of String
+    # chunks, a Spikard::StreamingResponse or Spikard::EventStream).
     def route(method, path, **opts, &block)
       raise ArgumentError, "spikard: #{method} #{path}: a route needs a block" unless block
 
@@ -113,9 +123,38 @@ module Spikard
         entry[k.to_s] = opts[k].is_a?(Hash) ? stringify(opts[k]) : opts[k] if opts.key?(k)
       end
       entry['dependencies'] = deps_document(opts[:dependencies]) if opts[:dependencies]
-      h = add_handler(name, :route, block, entry: entry, method: method, path: path.to_s)
+      entry['sse'] = sse_document(opts[:sse]) if opts[:sse]
+      entry['websocket'] = websocket_document(opts[:websocket]) if opts[:websocket]
+      kind = opts[:websocket] ? :websocket : :route
+      h = add_handler(name, kind, block, entry: entry, method: method, path: path.to_s)
       @routes << h
       route_hooks(h, opts[:hooks]) if opts[:hooks]
+      block
+    end
+
+    # A WebSocket route (GET, upgraded). The block runs for each connection
+    # with a Spikard::WebSocket (ws.on_open / on_message / on_close,
+    # ws.send_text / send_binary / send_json / close, ws.path_params ...).
+    # Options: the route's (path_params:, query:, headers:, cookies:,
+    # middleware:, handler_name: ...) and the WebSocket's: message_schema:
+    # (JSON Schema of every message, parsed as JSON; an invalid one is
+    # answered with a validation problem and never reaches the block),
+    # on_invalid: 'close' (close with 1007 instead), subprotocols:,
+    # max_message_bytes:, ping_interval_ms:, pong_timeout_ms:,
+    # allowed_origins:, compression:.
+    def websocket(path, **opts, &block)
+      raise ArgumentError, "spikard: websocket #{path}: a route needs a block" unless block
+
+      ws = opts.slice(*WEBSOCKET_OPTIONS)
+      route('GET', path, **opts.except(*WEBSOCKET_OPTIONS), websocket: ws, &block)
+    end
+
+    # Binds a WebSocket route's handler name of a document given to
+    # from_config: the block gets each connection's Spikard::WebSocket.
+    def handle_websocket(name, &block)
+      raise ArgumentError, 'spikard: handle_websocket needs a block' unless block
+
+      add_handler(name.to_s, :websocket, block)
       block
     end
 
@@ -420,6 +459,20 @@ module Spikard
     # Ruby objects of value dependencies, by reference id (negative).
     def value_objects
       @value_objects || {}
+    end
+
+    def sse_document(opts)
+      return {} if opts == true
+
+      doc = stringify(opts)
+      doc['event_schema'] = schema(opts[:event_schema] || opts['event_schema']) if doc.key?('event_schema')
+      doc
+    end
+
+    def websocket_document(opts)
+      doc = stringify(opts == true ? {} : opts)
+      doc['message_schema'] = schema(opts[:message_schema] || opts['message_schema']) if doc.key?('message_schema')
+      doc
     end
 
     def schema(s)

@@ -17,6 +17,7 @@ module Spikard
               when Native::ECONFIG, Native::EVERSION then ConfigError
               when Native::EIO then ListenError
               when Native::ENOTIMPL then NotSupportedError
+              when Native::ECLOSED then ClosedError
               else Error
               end
       klass.new(message, code: code)
@@ -32,4 +33,14 @@ module Spikard
 
   # The loaded libspikard does not implement what was asked.
   class NotSupportedError < Error; end
+
+  # The other end is gone: a stream's client went away (or the app is
+  # shutting down), or a WebSocket connection is closing or closed. Raised
+  # by a stream's writes and WebSocket sends; a stream producer that gets it
+  # stops (its ensure blocks run) and the stream ends.
+  class ClosedError < Error; end
+
+  # The route's sse.event_schema rejects an event's data: the event was not
+  # sent, the stream goes on.
+  class InvalidEventError < Error; end
 end

@@ -127,6 +127,17 @@ module Spikard
         attach_function :spikard_respond, %i[uint64 int buffer_in size_t buffer_in size_t], :int
         attach_function :spikard_respond_error, %i[uint64 string], :int
         attach_function :spikard_continue, %i[uint64 buffer_in size_t], :int
+        # Streams, events and WebSocket sends enter the Go runtime and may
+        # wait (a full queue, a slow client): the GVL is released meanwhile.
+        attach_function :spikard_stream_begin, %i[uint64 int buffer_in size_t pointer], :int, blocking: true
+        attach_function :spikard_stream_write, %i[uint64 buffer_in size_t], :int, blocking: true
+        attach_function :spikard_stream_end, [:uint64], :int, blocking: true
+        attach_function :spikard_stream_fail, %i[uint64 string], :int, blocking: true
+        attach_function :spikard_sse_send,
+                        %i[uint64 buffer_in size_t buffer_in size_t buffer_in size_t buffer_in size_t int64], :int,
+                        blocking: true
+        attach_function :spikard_ws_send, %i[uint64 int buffer_in size_t], :int, blocking: true
+        attach_function :spikard_ws_close, %i[uint64 int buffer_in size_t], :int, blocking: true
       end
     end
 

@@ -152,6 +152,12 @@ module Spikard
       values['call']
     end
 
+    # The client's Last-Event-ID header (an event stream's reconnection),
+    # nil when absent.
+    def last_event_id
+      headers['last-event-id']
+    end
+
     # The request state hooks stored (set_state), for later hooks and the
     # handler.
     def state
@@ -225,9 +231,28 @@ module Spikard
 
     private
 
-    # The library released this request's memory (Server calls it).
+    # The library released this request's memory (Server calls it). A
+    # detached Request stays readable.
     def close!
-      @open = false
+      @open = false unless @detached
+    end
+
+    # Copies what the Request reads from the library's memory into Ruby
+    # strings, so that it stays readable after the request is answered: a
+    # stream's producer and a WebSocket's callbacks run after that.
+    def detach!
+      return self if @detached
+
+      request_method
+      path
+      raw_query
+      request_id
+      raw_body
+      raw_headers
+      values_json
+      @view = nil
+      @detached = true
+      self
     end
 
     def changes

@@ -61,7 +61,12 @@ module Spikard
     # [status, header block, body] as libspikard takes them (Server calls it).
     def render(server = nil)
       body, type = Response.__send__(:encode, @content, server)
-      ct = @content_type || type
+      [@status, header_block(@content_type || type), body]
+    end
+
+    # The headers, the content type `ct` unless a header names one, and the
+    # cookies, as a header block.
+    def header_block(ct)
       block = +''
       has_ct = false
       @headers.each do |k, v|
@@ -78,7 +83,7 @@ module Spikard
 
         block << 'Set-Cookie: ' << c << "\n"
       end
-      [@status, block, body]
+      block
     end
 
     TEXT = 'text/plain; charset=utf-8'

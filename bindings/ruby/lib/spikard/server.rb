@@ -54,6 +54,9 @@ module Spikard
       # A JSON generator state of this server's dispatch thread: reusing it
       # costs half of JSON.generate, which makes one per call.
       @json = JSON::State.new
+      @sockets = {}        # open WebSocket connections: conn => WebSocket (dispatch thread only)
+      @producers = {}      # stream producer threads still running
+      @producers_mutex = Mutex.new
     end
 
     # The configuration document as the library understood it.
@@ -161,8 +164,14 @@ module Spikard
     def dispatch(buf, base)
       id = buf.get_uint64(base + Native::OFF_ID)
       h = @handlers[buf.get_uint64(base + Native::OFF_TAG)]
+      kind = buf.get_uint32(base + Native::OFF_KIND)
       req = nil
       begin
+        unless kind == Native::KIND_HTTP
+          req = Request.new(buf, base, h, self)
+          return websocket_event(buf, base, id, kind, h, req)
+        end
+
         case h.kind
         when :route
           req = Request.new(buf, base, h, self) unless h.mode == App::Mode::NONE && h.kwargs.empty?
@@ -179,6 +188,8 @@ module Spikard
         when :factory
           req = Request.new(buf, base, h, self)
           factory(id, req, h)
+        when :websocket
+          raise Error, "#{h.name} is bound with handle_websocket, but its route is not a WebSocket route"
         else # :generic (App#handle): the answer, or nothing
           req = Request.new(buf, base, h, self)
           result = invoke(h, req)
@@ -239,6 +250,8 @@ module Spikard
 
     def respond(id, result, h, req)
       case result
+      when StreamingResponse then return stream(id, result, h, req)
+      when Enumerator then return stream(id, StreamingResponse.new(result), h, req)
       when Hash, Array
         body = dump(result)
         headers = JSON_HEADERS
@@ -255,6 +268,71 @@ module Spikard
         headers = headers + extra
       end
       rc = Native.spikard_respond(id, status || 200, headers, headers.bytesize, body, body.bytesize)
+      answered(id, rc, h) unless rc == Native::OK
+    end
+
+    # Answers with a stream: the status and headers now, the body from a
+    # producer thread of its own, so that a slow producer never holds up the
+    # dispatch thread.
+    def stream(id, res, h, req)
+      status, headers = res.__send__(:head)
+      if req && (extra = req.__send__(:extra_headers))
+        headers += extra
+      end
+      req&.__send__(:detach!) # the producer reads it after the request was answered
+      out = FFI::MemoryPointer.new(:uint64)
+      rc = Native.spikard_stream_begin(id, status, headers, headers.bytesize, out)
+      return answered(id, rc, h) unless rc == Native::OK
+
+      sid = out.read_uint64
+      writer = res.__send__(:writer, sid, req)
+      @producers_mutex.synchronize do
+        t = Thread.new { produce(sid, res, writer, h, req) }
+        t.report_on_exception = false
+        @producers[t] = true
+      end
+    end
+
+    # A producer thread: runs the stream's body, then ends the stream; a
+    # client that went away (Spikard::ClosedError) ends it too, an exception
+    # cuts it off.
+    def produce(sid, res, writer, h, req)
+      Thread.current.name = 'spikard-stream'
+      res.__send__(:produce, writer)
+      Native.spikard_stream_end(sid)
+    rescue ClosedError
+      Native.spikard_stream_end(sid)
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      rid = req ? " (request id #{req.request_id})" : ''
+      @log.error("#{h.name}: the stream's producer raised#{rid}: #{e.class}: #{e.message}\n\t" +
+                 (e.backtrace || []).join("\n\t"))
+      Native.spikard_stream_fail(sid, "#{h.name}: #{e.class}: #{e.message}")
+    ensure
+      @producers_mutex.synchronize { @producers.delete(Thread.current) }
+    end
+
+    # One WebSocket event: opens (runs the route's block, then on_open),
+    # delivers a message, or closes the connection's Spikard::WebSocket,
+    # and finishes the event. A block that raises closes the connection
+    # with 1011.
+    def websocket_event(buf, base, id, kind, h, req)
+      conn = buf.get_uint64(base + Native::OFF_CONN)
+      case kind
+      when Native::KIND_WS_OPEN
+        raise Error, "#{h.name} got a WebSocket connection: bind it with app.websocket or app.handle_websocket" unless h.kind == :websocket
+
+        ws = WebSocket.new(conn, req.__send__(:detach!))
+        @sockets[conn] = ws
+        h.mode == App::Mode::NONE ? h.block.call : h.block.call(ws)
+        ws.__send__(:opened)
+      when Native::KIND_WS_MESSAGE
+        @sockets[conn]&.__send__(:received, WebSocket::Message.new(req.raw_body, binary: req.request_method == 'BINARY'))
+      when Native::KIND_WS_CLOSE
+        body = req.raw_body
+        code = body.bytesize >= 2 ? body.unpack1('n') : 1005
+        @sockets.delete(conn)&.__send__(:closed, code, body.byteslice(2..).to_s.force_encoding(Encoding::UTF_8))
+      end
+      rc = Native.spikard_continue(id, nil, 0)
       answered(id, rc, h) unless rc == Native::OK
     end
 
@@ -350,6 +428,18 @@ module Spikard
                                "libspikard #{Native.spikard_version} does not: run with workers: 1"
     end
 
+    # Streams still producing after the shutdown find their writes refused
+    # (Spikard::ClosedError) and end: wait a little for them.
+    def join_producers(limit = 2.0)
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + limit
+      @producers_mutex.synchronize { @producers.keys }.each do |t|
+        left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        break if left <= 0
+
+        t.join(left)
+      end
+    end
+
     def free
       handle = @mutex.synchronize do
         h = @handle
@@ -359,6 +449,7 @@ module Spikard
       end
       return unless handle
 
+      join_producers
       Native.spikard_app_free(handle)
       @done = true
       Background.drain
