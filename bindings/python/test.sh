@@ -27,18 +27,5 @@ echo "== mypy --strict -p spikard"
 (cd "$here" && "$venv/bin/python" -m mypy --strict --no-incremental -p spikard)
 
 echo "== conformance -binding python"
-# The shared skip list, plus what libspikard does not offer through the C ABI
-# yet (spikard_stream_*, spikard_sse_send, spikard_ws_* return SPIKARD_ENOTIMPL).
-skip=$(mktemp)
-trap 'rm -f "$skip"' EXIT
-"$venv/bin/python" - "$root/cmd/conformance/skip.json" "$skip" <<'PY'
-import json, sys
-entries = json.load(open(sys.argv[1]))
-reason = ("not in the C ABI yet: libspikard answers SPIKARD_ENOTIMPL for streaming, SSE and "
-          "WebSockets (spikard_stream_*, spikard_sse_send, spikard_ws_*), so bindings/python cannot serve them")
-have = {e.get("category") for e in entries}
-entries += [{"category": c, "reason": reason} for c in ("streaming", "sse", "websockets") if c not in have]
-json.dump(entries, open(sys.argv[2], "w"), indent=1)
-PY
 cd "$root"
-SPIKARD_PYTHON="$venv/bin/python" go run ./cmd/conformance -binding python -skip "$skip"
+SPIKARD_PYTHON="$venv/bin/python" go run ./cmd/conformance -binding python

@@ -13,6 +13,7 @@ and served by spikard.Server on a background thread; logs go to stderr.
 
 from __future__ import annotations
 
+import base64
 import sys
 import threading
 import time
@@ -22,7 +23,18 @@ from typing import Any
 import msgspec
 
 import spikard
-from spikard import Continue, Request, Response, Server
+from spikard import (
+    Continue,
+    EventSchemaError,
+    EventSourceResponse,
+    Request,
+    Response,
+    Server,
+    ServerSentEvent,
+    StreamingResponse,
+    WebSocket,
+    WebSocketClose,
+)
 
 TASK = "__fixture_task__"  # the background task handler (not in the document)
 
@@ -92,6 +104,37 @@ def fill(body: bytes, targets: dict[str, str], values: Any) -> bytes:
     return msgspec.json.encode(doc)
 
 
+class StreamSpec(msgspec.Struct):
+    chunks: list[str] = []  # base64
+    delay_ms: int = 0
+
+
+class EventSpec(msgspec.Struct):
+    event: str = ""
+    id: str = ""
+    retry_ms: int = 0
+    data: str = ""
+    comment: str = ""
+
+
+class SSESpec(msgspec.Struct):
+    events: list[EventSpec] = []
+    delay_ms: int = 0
+    resume: bool = False
+
+
+class CloseOn(msgspec.Struct):
+    text: str
+    code: int = 1000
+    reason: str = ""
+
+
+class WebSocketSpec(msgspec.Struct):
+    echo: bool = False
+    greeting: msgspec.Raw = msgspec.Raw(b"")
+    close_on: CloseOn | None = None
+
+
 class HandlerSpec(msgspec.Struct, omit_defaults=True):
     status: int = 200
     headers: dict[str, str] = {}
@@ -113,6 +156,10 @@ class HandlerSpec(msgspec.Struct, omit_defaults=True):
     generate: str = ""
     background: Background | None = None
     state: str = ""
+    # streams, event streams and WebSockets (PROTOCOL.md)
+    stream: StreamSpec | None = None
+    sse: SSESpec | None = None
+    websocket: WebSocketSpec | None = None
 
 
 class Message(msgspec.Struct):
@@ -125,8 +172,64 @@ class Raised(Exception):
     """The handler fails, as the scenario asks."""
 
 
+def stream_answer(spec: HandlerSpec, s: StreamSpec, headers: list[tuple[str, str]]) -> StreamingResponse:
+    """Each chunk written and flushed as it comes, after delay_ms."""
+    chunks = [base64.b64decode(c) for c in s.chunks]
+
+    def produce() -> Any:
+        for c in chunks:
+            if s.delay_ms > 0:
+                time.sleep(s.delay_ms / 1000)
+            yield c
+
+    return StreamingResponse(produce(), status_code=spec.status, headers=headers, media_type=spec.content_type or None)
+
+
+def sse_answer(spec: HandlerSpec, s: SSESpec, headers: list[tuple[str, str]], request: Request) -> EventSourceResponse:
+    """The events in order; one the route's event schema rejects is skipped.
+    With resume, events whose numeric id is not above the client's
+    Last-Event-ID are skipped too."""
+    last: int | None = None
+    if s.resume and (request.last_event_id or "").isdigit():
+        last = int(request.last_event_id or "")
+
+    def events() -> Any:
+        for e in s.events:
+            if last is not None and e.id.isdigit() and int(e.id) <= last:
+                continue
+            if s.delay_ms > 0:
+                time.sleep(s.delay_ms / 1000)
+            try:
+                yield ServerSentEvent(
+                    e.data or None, event=e.event or None, id=e.id or None, retry=e.retry_ms or None,
+                    comment=e.comment or None,
+                )
+            except EventSchemaError:
+                continue
+
+    return EventSourceResponse(events(), status_code=spec.status, headers=headers)
+
+
+def websocket_handler(spec: WebSocketSpec) -> type:
+    """Greets on connect, echoes each message as it came, closes on close_on.text."""
+    greeting = bytes(spec.greeting).decode() if len(spec.greeting) else None
+
+    class Handler:
+        def on_connect(self, ws: WebSocket) -> None:
+            if greeting is not None:
+                ws.send_text(greeting)
+
+        def on_message(self, ws: WebSocket, message: str | bytes) -> str | bytes | None:
+            close_on = spec.close_on
+            if close_on is not None and isinstance(message, str) and message == close_on.text:
+                raise WebSocketClose(close_on.code, close_on.reason)
+            return message if spec.echo else None
+
+    return Handler
+
+
 def make_handler(spec: HandlerSpec, states: States) -> Any:
-    def handler(request: Request) -> Response | Continue:
+    def handler(request: Request) -> Response | Continue | StreamingResponse:
         if spec.sleep_ms > 0:
             time.sleep(spec.sleep_ms / 1000)
         call = request.call or {}
@@ -155,6 +258,10 @@ def make_handler(spec: HandlerSpec, states: States) -> Any:
             request.background(TASK, msgspec.json.encode({"state": spec.background.state, "value": v}))
         if spec.continue_:
             return Continue(headers=headers)
+        if spec.stream is not None:
+            return stream_answer(spec, spec.stream, [*headers.items(), *(("Set-Cookie", c) for c in spec.set_cookies)])
+        if spec.sse is not None:
+            return sse_answer(spec, spec.sse, [*headers.items(), *(("Set-Cookie", c) for c in spec.set_cookies)], request)
         body: Any
         media: str | None
         if spec.state:
@@ -204,6 +311,9 @@ def start(msg: Message) -> tuple[Running, int]:
     app = spikard.Spikard.from_document(doc)
     states = States()
     for name, spec in msg.handlers.items():
+        if spec.websocket is not None:
+            app.handler(name)(websocket_handler(spec.websocket))
+            continue
         app.handler(name)(make_handler(spec, states))
     app.handler(TASK)(task_handler(states))
     server = Server(app)

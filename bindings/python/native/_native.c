@@ -18,6 +18,17 @@
  *   None                                 the function took the request over
  *                                        (an async handler): it answers later
  *                                        with Request.respond / respond_error
+ *   a callable                           a deferred answer (a stream): called
+ *                                        with the Request, its result is
+ *                                        handled as above
+ *
+ * WebSocket events (SPIKARD_KIND_WS_OPEN/MESSAGE/CLOSE) reach the route's
+ * function the same way (Request.kind, Request.conn); the same answers
+ * finish them (respond sends a message, continue_ finishes, a str closes the
+ * connection with 1011). Streams (Request.stream_begin, stream_write,
+ * sse_send, stream_end, stream_fail) and WebSocket sends (ws_send, ws_close)
+ * are module functions that release the GIL while the library works, so a
+ * producer thread blocked by backpressure never holds up the drain loop.
  *
  * Everything else (building the configuration document, decoding values,
  * encoding answers) is Python: see spikard/_app.py.
@@ -57,13 +68,14 @@ typedef struct {
     spikard_request r;
     int state;
     PyObject *cache; /* free slot for the Python subclass (parsed headers etc.) */
+    char *owned;     /* a private copy of the view's strings (kept readable after stream_begin) */
 } RequestObject;
 
 static PyTypeObject RequestType;
 static PyTypeObject *request_type = &RequestType; /* the type instances are made of */
 
 static int check_live(RequestObject *self) {
-    if (self->state == REQ_LIVE) return 0;
+    if (self->state == REQ_LIVE || self->owned != NULL) return 0;
     PyErr_SetString(PyExc_RuntimeError,
                     "spikard: this request was already answered (or its app was freed): its data is "
                     "released; copy what you need before answering");
@@ -76,11 +88,39 @@ static PyObject *new_request(const spikard_request *r) {
     self->r = *r;
     self->state = REQ_LIVE;
     self->cache = NULL;
+    self->owned = NULL;
     return (PyObject *)self;
+}
+
+/* Copies the view's strings into memory of its own, so that the request stays
+ * readable after the library released it (a stream's producer runs after
+ * spikard_stream_begin finished the request). Each string keeps its NUL. */
+static int own_request(RequestObject *self) {
+    spikard_request *r = &self->r;
+    const char **fields[] = {&r->handler, &r->method, &r->path, &r->query, &r->headers, &r->request_id, &r->values, &r->body};
+    size_t lens[] = {r->handler_len, r->method_len, r->path_len, r->query_len, r->headers_len, r->request_id_len, r->values_len, r->body_len};
+    size_t total = 0, off = 0, i, n = sizeof(lens) / sizeof(lens[0]);
+    char *buf;
+    if (self->owned != NULL) return 0;
+    for (i = 0; i < n; i++) total += lens[i] + 1;
+    buf = PyMem_RawMalloc(total);
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if (lens[i] > 0) memcpy(buf + off, *fields[i], lens[i]);
+        buf[off + lens[i]] = '\0';
+        *fields[i] = buf + off;
+        off += lens[i] + 1;
+    }
+    self->owned = buf;
+    return 0;
 }
 
 static void request_dealloc(RequestObject *self) {
     Py_CLEAR(self->cache);
+    if (self->owned != NULL) PyMem_RawFree(self->owned);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -116,6 +156,16 @@ static PyObject *get_app(RequestObject *self, void *closure) {
     return PyLong_FromLongLong(self->r.app);
 }
 
+static PyObject *get_kind(RequestObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromUnsignedLong(self->r.kind);
+}
+
+static PyObject *get_conn(RequestObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->r.conn);
+}
+
 static PyObject *get_answered(RequestObject *self, void *closure) {
     (void)closure;
     return PyBool_FromLong(self->state != REQ_LIVE);
@@ -133,6 +183,8 @@ static PyGetSetDef request_getset[] = {
     {"values", (getter)get_values, NULL, "The validated, coerced values as a JSON document.", NULL},
     {"body", (getter)get_body, NULL, "The raw request body.", NULL},
     {"answered", (getter)get_answered, NULL, "True once the request was answered.", NULL},
+    {"kind", (getter)get_kind, NULL, "0 HTTP, 4 WebSocket open, 1 message, 2 close (spikard_request_kind).", NULL},
+    {"conn", (getter)get_conn, NULL, "The WebSocket connection of a WebSocket event; 0 otherwise.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -213,6 +265,36 @@ static PyObject *request_background(RequestObject *self, PyObject *const *args, 
     Py_RETURN_NONE;
 }
 
+/* stream_begin(status, headers) -> stream handle. The request's strings are
+ * copied first so that it stays readable while the stream is produced. */
+static PyObject *request_stream_begin(RequestObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    long status;
+    char *h;
+    Py_ssize_t hl;
+    uint64_t stream = 0;
+    int rc;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "stream_begin(status, headers: bytes)");
+        return NULL;
+    }
+    status = PyLong_AsLong(args[0]);
+    if (status == -1 && PyErr_Occurred()) return NULL;
+    if (PyBytes_AsStringAndSize(args[1], &h, &hl) < 0) return NULL;
+    if (self->state != REQ_LIVE) {
+        PyObject *exc = PyObject_CallFunction(SpikardError, "si", "spikard: the request was already answered", SPIKARD_ESTATE);
+        if (exc != NULL) {
+            PyErr_SetObject(SpikardError, exc);
+            Py_DECREF(exc);
+        }
+        return NULL;
+    }
+    if (own_request(self) < 0) return NULL;
+    rc = spikard_stream_begin(self->r.id, (int)status, h, (size_t)hl, &stream);
+    if (rc == SPIKARD_OK || rc == SPIKARD_ETIMEOUT || rc == SPIKARD_ECLOSED) self->state = REQ_ANSWERED;
+    if (rc != SPIKARD_OK) return raise_code(rc, "spikard_stream_begin");
+    return PyLong_FromUnsignedLongLong(stream);
+}
+
 static PyObject *request_release(RequestObject *self, PyObject *unused) {
     (void)unused;
     if (self->state == REQ_LIVE) self->state = REQ_RELEASED;
@@ -232,6 +314,9 @@ static PyMethodDef request_methods[] = {
     {"background", (PyCFunction)(void (*)(void))request_background, METH_FASTCALL,
      "background(handler, payload): after the response is sent, the core invokes the named handler "
      "with call.kind 'task' and this JSON payload (spikard_background)."},
+    {"stream_begin", (PyCFunction)(void (*)(void))request_stream_begin, METH_FASTCALL,
+     "stream_begin(status, headers) -> stream: answer with a stream (spikard_stream_begin); the "
+     "request stays readable. Raises SpikardError on failure."},
     {"_release", (PyCFunction)request_release, METH_NOARGS,
      "Marks the view released (its app is being freed)."},
     {NULL, NULL, 0, NULL},
@@ -265,7 +350,9 @@ static int dispatch(PyObject *table, const spikard_request *r) {
     PyObject *fn, *req, *res;
     RequestObject *ro;
     int rc = 0;
-    if (r->kind != SPIKARD_KIND_HTTP || r->tag >= (uint64_t)PyTuple_GET_SIZE(table)) {
+    if ((r->kind != SPIKARD_KIND_HTTP && r->kind != SPIKARD_KIND_WS_OPEN && r->kind != SPIKARD_KIND_WS_MESSAGE &&
+         r->kind != SPIKARD_KIND_WS_CLOSE) ||
+        r->tag >= (uint64_t)PyTuple_GET_SIZE(table)) {
         spikard_respond_error(r->id, "spikard (python): a request of an unknown kind or route tag");
         return 0;
     }
@@ -277,6 +364,11 @@ static int dispatch(PyObject *table, const spikard_request *r) {
     }
     ro = (RequestObject *)req;
     res = PyObject_CallOneArg(fn, req);
+    if (res != NULL && res != Py_None && !PyTuple_CheckExact(res) && !PyUnicode_Check(res) && PyCallable_Check(res)) {
+        PyObject *deferred = res; /* a deferred answer (a stream): it takes the request */
+        res = PyObject_CallOneArg(deferred, req);
+        Py_DECREF(deferred);
+    }
     if (res == NULL) {
         if (ro->state == REQ_LIVE) {
             spikard_respond_error(r->id, "spikard (python): the handler raised a BaseException");
@@ -390,6 +482,159 @@ static PyObject *native_drain(PyObject *m, PyObject *args) {
         }
         if (n < BATCH) Py_RETURN_TRUE;
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Streams and WebSockets (the GIL is released while the library works)  */
+/* ------------------------------------------------------------------ */
+
+/* An optional byte string argument: None, str (UTF-8) or a bytes-like object. */
+typedef struct {
+    Py_buffer view;
+    const char *ptr;
+    size_t len;
+    int has_view;
+    PyObject *utf8; /* a str's encoded form, held while in use */
+} optbytes;
+
+static int optbytes_get(PyObject *o, optbytes *b) {
+    b->ptr = NULL;
+    b->len = 0;
+    b->has_view = 0;
+    b->utf8 = NULL;
+    if (o == Py_None) return 0;
+    if (PyUnicode_Check(o)) {
+        Py_ssize_t n;
+        const char *p = PyUnicode_AsUTF8AndSize(o, &n);
+        if (p == NULL) return -1;
+        b->ptr = p;
+        b->len = (size_t)n;
+        return 0;
+    }
+    if (PyObject_GetBuffer(o, &b->view, PyBUF_SIMPLE) < 0) return -1;
+    b->has_view = 1;
+    b->ptr = b->view.buf;
+    b->len = (size_t)b->view.len;
+    return 0;
+}
+
+static void optbytes_release(optbytes *b) {
+    if (b->has_view) PyBuffer_Release(&b->view);
+    b->has_view = 0;
+}
+
+static PyObject *done(int rc, const char *what) {
+    if (rc != SPIKARD_OK) return raise_code(rc, what);
+    Py_RETURN_NONE;
+}
+
+/* stream_write(stream, data) */
+static PyObject *native_stream_write(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
+    unsigned long long stream;
+    optbytes d;
+    int rc;
+    (void)m;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "stream_write(stream, data)");
+        return NULL;
+    }
+    stream = PyLong_AsUnsignedLongLong(args[0]);
+    if (PyErr_Occurred() || optbytes_get(args[1], &d) < 0) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = spikard_stream_write((uint64_t)stream, d.ptr, d.len);
+    Py_END_ALLOW_THREADS
+    optbytes_release(&d);
+    return done(rc, "spikard_stream_write");
+}
+
+/* stream_end(stream) */
+static PyObject *native_stream_end(PyObject *m, PyObject *arg) {
+    unsigned long long stream = PyLong_AsUnsignedLongLong(arg);
+    int rc;
+    (void)m;
+    if (PyErr_Occurred()) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = spikard_stream_end((uint64_t)stream);
+    Py_END_ALLOW_THREADS
+    return done(rc, "spikard_stream_end");
+}
+
+/* stream_fail(stream, message) */
+static PyObject *native_stream_fail(PyObject *m, PyObject *args) {
+    unsigned long long stream;
+    const char *msg;
+    int rc;
+    (void)m;
+    if (!PyArg_ParseTuple(args, "Ks", &stream, &msg)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = spikard_stream_fail((uint64_t)stream, msg);
+    Py_END_ALLOW_THREADS
+    return done(rc, "spikard_stream_fail");
+}
+
+/* sse_send(stream, event, data, id, comment, retry_ms): each of event, data,
+ * id and comment None, str or bytes. */
+static PyObject *native_sse_send(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
+    unsigned long long stream;
+    long long retry;
+    optbytes f[4];
+    int rc, i, got = 0;
+    (void)m;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "sse_send(stream, event, data, id, comment, retry_ms)");
+        return NULL;
+    }
+    stream = PyLong_AsUnsignedLongLong(args[0]);
+    if (PyErr_Occurred()) return NULL;
+    retry = PyLong_AsLongLong(args[5]);
+    if (retry == -1 && PyErr_Occurred()) return NULL;
+    for (i = 0; i < 4; i++, got++) {
+        if (optbytes_get(args[1 + i], &f[i]) < 0) break;
+    }
+    if (got < 4) {
+        for (i = 0; i < got; i++) optbytes_release(&f[i]);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    rc = spikard_sse_send((uint64_t)stream, f[0].ptr, f[0].len, f[1].ptr, f[1].len, f[2].ptr, f[2].len, f[3].ptr,
+                          f[3].len, (int64_t)retry);
+    Py_END_ALLOW_THREADS
+    for (i = 0; i < 4; i++) optbytes_release(&f[i]);
+    return done(rc, "spikard_sse_send");
+}
+
+/* ws_send(conn, opcode, data) and ws_close(conn, code, reason): the same
+ * shape of call. */
+typedef int (*conn_fn)(uint64_t, int, const char *, size_t);
+
+static PyObject *conn_call(PyObject *const *args, Py_ssize_t nargs, conn_fn fn, const char *what) {
+    unsigned long long conn;
+    long n;
+    optbytes d;
+    int rc;
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "%s takes 3 arguments", what);
+        return NULL;
+    }
+    conn = PyLong_AsUnsignedLongLong(args[0]);
+    if (PyErr_Occurred()) return NULL;
+    n = PyLong_AsLong(args[1]);
+    if ((n == -1 && PyErr_Occurred()) || optbytes_get(args[2], &d) < 0) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn((uint64_t)conn, (int)n, d.ptr, d.len);
+    Py_END_ALLOW_THREADS
+    optbytes_release(&d);
+    return done(rc, what);
+}
+
+static PyObject *native_ws_send(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
+    (void)m;
+    return conn_call(args, nargs, spikard_ws_send, "spikard_ws_send");
+}
+
+static PyObject *native_ws_close(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
+    (void)m;
+    return conn_call(args, nargs, spikard_ws_close, "spikard_ws_close");
 }
 
 /* ------------------------------------------------------------------ */
@@ -558,6 +803,16 @@ static PyMethodDef native_methods[] = {
     {"serve", native_serve, METH_VARARGS, "serve(app, table, poll_ms): the blocking drain loop"},
     {"drain", native_drain, METH_VARARGS, "drain(app, table) -> bool: dispatch what is queued now"},
     {"set_request_type", native_set_request_type, METH_O, "set_request_type(cls)"},
+    {"stream_write", (PyCFunction)(void (*)(void))native_stream_write, METH_FASTCALL,
+     "stream_write(stream, data): the next chunk (may block for backpressure; GIL released)"},
+    {"stream_end", native_stream_end, METH_O, "stream_end(stream): end the body cleanly"},
+    {"stream_fail", native_stream_fail, METH_VARARGS, "stream_fail(stream, message): cut the body off"},
+    {"sse_send", (PyCFunction)(void (*)(void))native_sse_send, METH_FASTCALL,
+     "sse_send(stream, event, data, id, comment, retry_ms): one Server-Sent Event"},
+    {"ws_send", (PyCFunction)(void (*)(void))native_ws_send, METH_FASTCALL,
+     "ws_send(conn, opcode, data): one WebSocket message (1 text, 2 binary)"},
+    {"ws_close", (PyCFunction)(void (*)(void))native_ws_close, METH_FASTCALL,
+     "ws_close(conn, code, reason): start the closing handshake"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,6 +24,8 @@ from ._params import Body, Cookie, Form, Header, Param, Path, Query
 from ._request import Headers, Request
 from ._response import Continue, HTTPException, Response
 from ._server import Server
+from ._stream import ClientDisconnected, EventSchemaError, EventSourceResponse, ServerSentEvent, StreamingResponse
+from ._websocket import WebSocket, WebSocketClose
 
 __version__ = "0.1.0"
 LIBRARY_VERSION: str = _native.version()
@@ -38,6 +40,13 @@ __all__ = [
     "Response",
     "HTTPException",
     "Continue",
+    "StreamingResponse",
+    "EventSourceResponse",
+    "ServerSentEvent",
+    "EventSchemaError",
+    "ClientDisconnected",
+    "WebSocket",
+    "WebSocketClose",
     "SpikardError",
     "Param",
     "Query",

@@ -17,7 +17,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from ._params import Path as PathMarker
 from ._params import Query as QueryMarker
 from ._request import Request
 from ._response import Answer, Continue, HTTPException, Response, make_encoder
+from ._stream import StreamingResponse
 from ._types import (
     contains_pydantic,
     is_model_type,
@@ -46,6 +47,7 @@ __all__ = ["Spikard", "Route", "SpikardError"]
 logger = logging.getLogger("spikard")
 
 F = TypeVar("F", bound=Callable[..., Any])
+W = TypeVar("W")
 
 SpikardError = _native.SpikardError
 SpikardError.code = property(  # type: ignore[attr-defined]
@@ -79,6 +81,9 @@ class Route:
     response_headers: Mapping[str, str] | None = None
     dependencies: dict[str, Any] | None = None
     hooks: dict[str, list[Callable[..., Any]]] | None = None
+    sse: dict[str, Any] | None = None
+    websocket: dict[str, Any] | None = None
+    parameters: dict[str, Any] | None = None
     name: str = ""
 
 
@@ -283,9 +288,11 @@ class Spikard:
         response_headers: Mapping[str, str] | None = None,
         dependencies: Mapping[str, Any] | None = None,
         hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        sse: bool | Mapping[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Registers the decorated function for ``methods`` on ``path``
-        (``/users/{id}``, ``/users/{id:int}``, ``{rest:path}``)."""
+        (``/users/{id}``, ``/users/{id:int}``, ``{rest:path}``). ``sse``
+        makes it an event-stream route (see ``Spikard.sse``)."""
 
         def deco(fn: F) -> F:
             for m in methods:
@@ -293,7 +300,7 @@ class Spikard:
                     m, path, fn, status_code=status_code, response_model=response_model,
                     operation_id=operation_id, summary=summary, description=description, tags=tags,
                     middleware=middleware, content_type=content_type, max_body_size=max_body_size,
-                    response_headers=response_headers, dependencies=dependencies, hooks=hooks,
+                    response_headers=response_headers, dependencies=dependencies, hooks=hooks, sse=sse,
                 )
             return fn
 
@@ -317,6 +324,7 @@ class Spikard:
         response_headers: Mapping[str, str] | None = None,
         dependencies: Mapping[str, Any] | None = None,
         hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        sse: bool | Mapping[str, Any] | None = None,
     ) -> Route:
         if not path.startswith("/"):
             raise ValueError(f"a route path starts with '/': {path!r}")
@@ -329,6 +337,7 @@ class Spikard:
             content_type=content_type, max_body_size=max_body_size, response_headers=response_headers,
             dependencies=dict(dependencies) if dependencies else None,
             hooks={k: list(v) for k, v in hooks.items()} if hooks else None,
+            sse=_sse_member(sse),
         )
         r.name = f"r{len(self.routes)}_{getattr(endpoint, '__name__', 'handler')}"
         self.routes.append(r)
@@ -355,6 +364,79 @@ class Spikard:
 
     def options(self, path: str, **kw: Any) -> Callable[[F], F]:
         return self.route(path, ("OPTIONS",), **kw)
+
+    def sse(
+        self,
+        path: str,
+        *,
+        event_schema: Any = None,
+        keep_alive_ms: int | None = None,
+        retry_ms: int | None = None,
+        **kw: Any,
+    ) -> Callable[[F], F]:
+        """``@app.sse(path)``: a GET route answering a Server-Sent Events
+        stream. The handler returns (or is) a sync or async generator of
+        ``ServerSentEvent``s or data (str as it is, anything else as JSON),
+        or an ``EventSourceResponse``. ``event_schema`` (a type or a JSON
+        Schema) is checked by the core on every event's data: a rejected
+        event raises ``EventSchemaError`` at its ``yield``. ``keep_alive_ms``
+        (default 15000; negative: none) is how often the core writes a
+        keep-alive comment while the stream is idle; ``retry_ms`` the
+        reconnection delay announced to clients. Other options as ``route``."""
+        member: dict[str, Any] = {}
+        if event_schema is not None:
+            member["event_schema"] = event_schema
+        if keep_alive_ms is not None:
+            member["keep_alive_ms"] = keep_alive_ms
+        if retry_ms is not None:
+            member["retry_ms"] = retry_ms
+        return self.route(path, ("GET",), sse=member, **kw)
+
+    def websocket(
+        self,
+        path: str,
+        *,
+        subprotocols: Sequence[str] | None = None,
+        message_schema: Any = None,
+        max_message_bytes: int | None = None,
+        ping_interval_ms: int | None = None,
+        allowed_origins: Sequence[str] | None = None,
+        on_invalid: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        middleware: Mapping[str, Any] | None = None,
+    ) -> Callable[[W], W]:
+        """``@app.websocket(path)``: a WebSocket endpoint. Decorates a class
+        (one instance per connection) with any of ``on_connect(ws)``,
+        ``on_message(ws, message)`` (a str for text, bytes for binary; a
+        returned value is sent back) and ``on_close(ws, code, reason)``,
+        sync or async; or an ``on_message`` function. The core does the
+        protocol: ``subprotocols`` (server preference order),
+        ``message_schema`` (a type or a JSON Schema every text message must
+        match; a failure is answered with a validation problem message, or
+        closes with 1007 when ``on_invalid="close"``), ``max_message_bytes``
+        (1009 above it), ``ping_interval_ms``, ``allowed_origins`` (403 for
+        others). Typed path segments (``{id:int}``) and ``parameters``
+        (``{"query": {"token": {"type": "string"}}}``, the document's form)
+        are validated before the upgrade; ``ws.path_params`` and
+        ``ws.query_params`` hold their values."""
+        options = {
+            "subprotocols": None if subprotocols is None else list(subprotocols),
+            "message_schema": message_schema if message_schema is None or isinstance(message_schema, Mapping)
+            else json_schema(message_schema),
+            "max_message_bytes": max_message_bytes, "ping_interval_ms": ping_interval_ms,
+            "allowed_origins": None if allowed_origins is None else list(allowed_origins), "on_invalid": on_invalid,
+        }
+        member = {k: v for k, v in options.items() if v is not None}
+
+        def deco(target: W) -> W:
+            r = Route(method="GET", path=path, endpoint=typing.cast(Any, target), websocket=member,
+                      parameters=dict(parameters) if parameters else None,
+                      middleware=dict(middleware) if middleware else None)
+            r.name = f"r{len(self.routes)}_ws_{getattr(target, '__name__', 'handler')}"
+            self.routes.append(r)
+            return target
+
+        return deco
 
     # ------------------------------------------------------------------ compile
 
@@ -385,6 +467,11 @@ class Spikard:
         if middleware:
             doc["middleware"] = middleware
         for r in self.routes:
+            if r.websocket is not None:
+                entry, fn, is_async = _compile_websocket(r)
+                doc["routes"].append(entry)
+                bind(r.name, fn, is_async)
+                continue
             keys = app_keys | set(r.dependencies or {})
             entry, fn, is_async = _compile_route(r, keys)
             if r.dependencies:
@@ -409,10 +496,17 @@ class Spikard:
             if name not in self._named:
                 raise ValueError(f"handler {name!r} of the document is not bound (use @app.handler({name!r}))")
         names, table, has_async = [], [], False
+        websockets = {r.get("handler") for r in doc.get("routes", []) if r.get("websocket") is not None}
+        sse = {r.get("handler") for r in doc.get("routes", []) if r.get("sse") is not None}
         # every bound name: routes', hooks' and factories' (the core checks
         # that the document's are all there), and task handlers
         for name, fn in self._named.items():
-            route_fn, is_async = _wrap_named(name, fn)
+            if name in websockets:
+                from ._websocket import websocket_function
+
+                route_fn, is_async = websocket_function(name, fn, _fail)
+            else:
+                route_fn, is_async = _wrap_named(name, fn, sse=name in sse)
             names.append(name)
             table.append(route_fn)
             has_async = has_async or is_async
@@ -587,8 +681,11 @@ def _response_schema(route: Route) -> dict[str, Any] | None:
     base = strip_annotated(tp)[0]
     union = typing.get_origin(base) in (typing.Union, types.UnionType)
     for t in typing.get_args(base) if union else (base,):
-        if t in (str, bytes, bytearray, object, Any) or (isinstance(t, type) and issubclass(t, (Response, Continue))):
+        if t in (str, bytes, bytearray, object, Any) or (isinstance(t, type) and issubclass(t, (Response, Continue, StreamingResponse))):
             return None  # not JSON, or an answer of its own
+        origin = typing.get_origin(t) or t
+        if isinstance(origin, type) and issubclass(origin, (Iterator, AsyncIterable)):
+            return None  # a stream
     try:
         return json_schema(tp, mode="serialization")
     except Exception:
@@ -627,9 +724,34 @@ def _compile_route(route: Route, dep_keys: set[str]) -> tuple[dict[str, Any], Ca
     desc = route.description or inspect.getdoc(route.endpoint)
     if desc:
         entry["description"] = desc
-    encoder = make_encoder(route.status_code, (route.response_headers or {}).items())
+    if route.sse is not None:
+        entry["sse"] = route.sse
+    encoder = make_encoder(route.status_code, (route.response_headers or {}).items(), sse=route.sse is not None)
     fn, is_async = _route_function(route.name, route.endpoint, specs, encoder)
     return entry, fn, is_async
+
+
+def _compile_websocket(route: Route) -> tuple[dict[str, Any], Callable[[Any], Any], bool]:
+    from ._websocket import websocket_function
+
+    entry: dict[str, Any] = {"method": "GET", "path": route.path, "handler": route.name, "websocket": route.websocket}
+    if route.parameters:
+        entry["parameters"] = route.parameters
+    if route.middleware:
+        entry["middleware"] = route.middleware
+    fn, is_async = websocket_function(route.name, route.endpoint, _fail)
+    return entry, fn, is_async
+
+
+def _sse_member(sse: bool | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The route's "sse" member: options, and the event schema as JSON Schema."""
+    if sse is None or sse is False:
+        return None
+    member = {} if sse is True else dict(sse)
+    schema = member.get("event_schema")
+    if schema is not None and not isinstance(schema, Mapping):
+        member["event_schema"] = json_schema(schema)
+    return member
 
 
 def _values_decoder(name: str, specs: list[_Spec]) -> msgspec.json.Decoder[Any] | None:
@@ -718,12 +840,14 @@ def _route_function(
     exec(compile("\n".join(lines), f"<spikard route {name}>", "exec"), ns)
     route = ns["route"]
     route.__qualname__ = route.__name__ = f"route_{name}"
-    return route, is_async
+    # an async generator handler is called like a sync one (it returns the
+    # generator, a stream), but its body wants an asyncio loop
+    return route, is_async or inspect.isasyncgenfunction(handler)
 
 
-def _wrap_named(name: str, handler: Callable[..., Any]) -> tuple[Callable[[Any], Any], bool]:
+def _wrap_named(name: str, handler: Callable[..., Any], *, sse: bool = False) -> tuple[Callable[[Any], Any], bool]:
     """A handler of a from_document app: called with the Request."""
-    return _route_function(name, handler, [_Spec("request", "request")], make_encoder(200))
+    return _route_function(name, handler, [_Spec("request", "request")], make_encoder(200, sse=sse))
 
 
 # ---------------------------------------------------------------------- async
@@ -754,7 +878,11 @@ async def _finish(coro: Any, req: Any, enc: Callable[[Any], Answer], name: str) 
         req.respond_error(_fail(req, e, name))
         return
     try:
-        if len(out) == 1:
+        if callable(out):  # a stream: it takes the request over
+            failed = out(req)
+            if failed is not None:
+                req.respond_error(failed)
+        elif len(out) == 1:
             req.continue_(out[0])
         else:
             req.respond(*out)

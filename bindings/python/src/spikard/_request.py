@@ -11,7 +11,7 @@ import msgspec
 
 from . import _native
 
-__all__ = ["Request", "Headers"]
+__all__ = ["Request", "Headers", "parse_headers"]
 
 
 class Headers(Mapping[str, str]):
@@ -52,6 +52,16 @@ class Headers(Mapping[str, str]):
         return f"Headers({self._items!r})"
 
 
+def parse_headers(raw: bytes) -> Headers:
+    """Headers of the ABI's header block ("Name: value" lines, CRLF-separated)."""
+    items = []
+    for line in raw.decode("latin-1").split("\r\n"):
+        k, sep, v = line.partition(":")
+        if sep:
+            items.append((k.strip(), v.strip()))
+    return Headers(items)
+
+
 class Request(_native.Request):
     """One request, valid until it is answered (the handler returned, or an
     async handler finished). Attributes from libspikard: ``method``, ``path``,
@@ -71,14 +81,15 @@ class Request(_native.Request):
         c = self._cached()
         h = c.get("headers")
         if h is None:
-            items = []
-            for line in self.raw_headers.decode("latin-1").split("\r\n"):
-                k, sep, v = line.partition(":")
-                if sep:
-                    items.append((k.strip(), v.strip()))
-            h = c["headers"] = Headers(items)
+            h = c["headers"] = parse_headers(self.raw_headers)
         assert isinstance(h, Headers)
         return h
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The ``Last-Event-ID`` an event-stream client sends when it
+        reconnects (the id of the last event it got), or None."""
+        return self.headers.get("last-event-id")
 
     @property
     def cookies(self) -> dict[str, str]:

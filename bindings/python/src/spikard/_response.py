@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -13,8 +13,9 @@ import msgspec
 
 __all__ = ["Response", "HTTPException", "Continue", "Answer"]
 
-# (status, header block, body) answers; (changes,) finishes without answering.
-Answer = tuple[int, bytes, bytes] | tuple[bytes]
+# (status, header block, body) answers; (changes,) finishes without answering;
+# a callable is a deferred answer (a stream) that takes the request itself.
+Answer = tuple[int, bytes, bytes] | tuple[bytes] | Callable[[Any], "str | None"]
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
@@ -62,6 +63,15 @@ def header_block(headers: Iterable[tuple[str, str]]) -> bytes:
     return "".join(out).encode("latin-1")
 
 
+def header_list(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """Headers given as a mapping or as (name, value) pairs, as pairs."""
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers)
+
+
 class Response:
     """A full answer: body, status, headers, cookies and media type.
 
@@ -82,12 +92,7 @@ class Response:
     ) -> None:
         self.body = body
         self.status = status
-        if headers is None:
-            self.headers: list[tuple[str, str]] = []
-        elif isinstance(headers, Mapping):
-            self.headers = list(headers.items())
-        else:
-            self.headers = list(headers)
+        self.headers = header_list(headers)
         self.cookies: list[str] = list(cookies) if cookies is not None else []
         self.media_type = media_type
 
@@ -237,10 +242,14 @@ class HTTPException(Exception):
         return (self.status_code, header_block(lines), to_json(doc))
 
 
-def make_encoder(status: int, headers: Iterable[tuple[str, str]] = ()) -> Callable[[Any], Answer]:
+def make_encoder(status: int, headers: Iterable[tuple[str, str]] = (), *, sse: bool = False) -> Callable[[Any], Answer]:
     """The function that turns one route's return values into answers; the
-    header blocks are prepared once, here."""
+    header blocks are prepared once, here. A (sync or async) iterator is a
+    streamed body (an event stream on an ``sse`` route)."""
+    from ._stream import EventSourceResponse, StreamingResponse
+
     extra = list(headers)
+    stream_cls = EventSourceResponse if sse else StreamingResponse
     json_h = header_block([("Content-Type", JSON), *extra])
     text_h = header_block([("Content-Type", TEXT), *extra])
     bytes_h = header_block([("Content-Type", OCTETS), *extra])
@@ -266,6 +275,10 @@ def make_encoder(status: int, headers: Iterable[tuple[str, str]] = ()) -> Callab
             return (status, bytes_h, bytes(result))
         if base_model is not None and isinstance(result, base_model):
             return (status, json_h, pyd_json(result))
+        if isinstance(result, StreamingResponse):
+            return result
+        if isinstance(result, (Iterator, AsyncIterable)):
+            return stream_cls(result, status_code=status, headers=extra)
         return (status, json_h, enc(result))
 
     return encode
