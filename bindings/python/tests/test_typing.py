@@ -38,6 +38,47 @@ USER = textwrap.dedent(
     def r() -> Response:
         return Response("x", status=200)
 
+    from collections.abc import AsyncIterator, Iterator
+    from spikard import (
+        EventSchemaError, EventSourceResponse, ServerSentEvent, StreamingResponse, WebSocket, WebSocketClose,
+    )
+
+    @app.get("/export")
+    def export() -> StreamingResponse:
+        def rows() -> Iterator[bytes]:
+            yield b"1"
+        return StreamingResponse(rows(), media_type="application/x-ndjson", headers={"X-A": "1"})
+
+    @app.get("/lines")
+    async def lines() -> AsyncIterator[str]:
+        yield "a"
+
+    @app.sse("/feed", event_schema=Item, keep_alive_ms=15000)
+    async def feed(request: Request) -> AsyncIterator[ServerSentEvent]:
+        last: str | None = request.last_event_id
+        try:
+            yield ServerSentEvent(Item(name="x", price=1.0), event="item", id=last, retry=1000)
+        except EventSchemaError:
+            pass
+
+    @app.get("/events")
+    def events() -> EventSourceResponse:
+        return EventSourceResponse(iter(["a"]))
+
+    @app.websocket("/ws/{room}", subprotocols=["chat"], message_schema=Item)
+    class Chat:
+        def on_connect(self, ws: WebSocket) -> None:
+            ws.send_json({"room": ws.path_params["room"]})
+
+        async def on_message(self, ws: WebSocket, message: str | bytes) -> str | bytes | None:
+            await ws.send_text("seen")
+            if message == "bye":
+                raise WebSocketClose(4000, "bye")
+            return message
+
+        def on_close(self, ws: WebSocket, code: int, reason: str) -> None:
+            ws.state.clear()
+
     def check() -> None:
         with TestClient(app) as client:
             status: int = client.get("/items/1").status_code
