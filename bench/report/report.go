@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spikard/spikard-go/bench/procstat"
 	"github.com/spikard/spikard-go/bench/wrk"
 )
 
@@ -27,6 +28,24 @@ type Run struct {
 	// Other is the CPU time processes other than the server and wrk used
 	// during the run: on a shared machine, the noise in its numbers.
 	Other time.Duration `json:"other_cpu_ns"`
+}
+
+// Measure makes one timed run: run (a wrk run) and, from /proc, the CPU
+// time the server's processes (pids) used during it and the CPU time other
+// processes than the server and wrk used.
+func Measure(round int, pids []int, run func() (wrk.Result, error)) (Run, error) {
+	cpu0 := procstat.TreeCPU(pids)
+	sys0, _ := procstat.ReadSystemBusy()
+	t0 := time.Now()
+	r, err := run()
+	wall := time.Since(t0)
+	if err != nil {
+		return Run{}, err
+	}
+	cpu1 := procstat.TreeCPU(pids)
+	sys1, _ := procstat.ReadSystemBusy()
+	return Run{Round: round, Result: r, CPU: cpu1 - cpu0, Wall: wall,
+		Other: max(0, (sys1-sys0)-(cpu1-cpu0)-r.CPU)}, nil
 }
 
 // Row statuses.
@@ -558,3 +577,9 @@ func fmtDur(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
+
+// FmtInt, FmtDur and Spread format figures as this report does, for the
+// tables of other drivers (bench/cmd/mwbench).
+func FmtInt(n int64) string         { return fmtInt(n) }
+func FmtDur(d time.Duration) string { return fmtDur(d) }
+func (r *Row) Spread() string       { return spread(r) }

@@ -52,6 +52,9 @@ type Options struct {
 	Duration    time.Duration
 	// Script is a Lua script path (for POST), empty for a plain GET.
 	Script string
+	// Headers are sent with every request ("Name: value", wrk -H); a
+	// script's wrk.headers are added to them.
+	Headers []string
 }
 
 // Result is what one wrk run reports.
@@ -87,6 +90,9 @@ func Run(ctx context.Context, o Options) (Result, string, error) {
 		"-c", strconv.Itoa(o.Connections),
 		"-d", fmt.Sprintf("%ds", max(1, int(o.Duration.Round(time.Second)/time.Second))),
 		"--latency",
+	}
+	for _, h := range o.Headers {
+		args = append(args, "-H", h)
 	}
 	if o.Script != "" {
 		args = append(args, "-s", o.Script)

@@ -405,11 +405,7 @@ func measure(ctx context.Context, o options, w workload.Workload, lives []*live,
 				continue
 			}
 			lv.pids = procstat.Tree(lv.p.PIDs)
-			cpu0 := procstat.TreeCPU(lv.pids)
-			sys0, _ := procstat.ReadSystemBusy()
-			t0 := time.Now()
-			r, err := wrkRun(lv.p, o.duration)
-			wall := time.Since(t0)
+			run, err := report.Measure(round, lv.pids, func() (wrk.Result, error) { return wrkRun(lv.p, o.duration) })
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -417,10 +413,8 @@ func measure(ctx context.Context, o options, w workload.Workload, lives []*live,
 				row.Invalidate(err.Error())
 				continue
 			}
-			cpu1 := procstat.TreeCPU(lv.pids)
-			sys1, _ := procstat.ReadSystemBusy()
-			other := max(0, (sys1-sys0)-(cpu1-cpu0)-r.CPU)
-			row.Runs = append(row.Runs, report.Run{Round: round, Result: r, CPU: cpu1 - cpu0, Wall: wall, Other: other})
+			row.Runs = append(row.Runs, run)
+			r := run.Result
 			mark := ""
 			if r.Non2xx > 0 || r.SocketErrs.Total() > 0 {
 				mark = fmt.Sprintf(" INVALID(%d non-2xx, %d socket errors)", r.Non2xx, r.SocketErrs.Total())

@@ -1,0 +1,336 @@
+// Command mwbench measures what Spikard's middleware costs: the benchmark's
+// json route (bench/workload) served by the Spikard Go API with no
+// middleware, with each of request ID, CORS, rate limit, JWT and gzip
+// alone, and with all five, each variant its own server process on
+// 127.0.0.1, timed with wrk in interleaved rounds of one run:
+//
+//	go run ./bench/cmd/mwbench [-workloads json-small,json-medium] [-repeat 5] [-duration 2s]
+//	    [-variants none,full] [-profile full] [-out mw.md]
+//
+// Every request carries what makes its middleware work (Origin, a valid
+// HS256 bearer token, Accept-Encoding: gzip; wrk -H). Before any timing
+// each variant is checked on each workload: the right answer, its
+// middleware's visible effect (X-Request-ID, Access-Control-Allow-Origin,
+// RateLimit-* headers, Content-Encoding: gzip above min_size), its refusals
+// (401 without the token, 403 from another origin) and no trace of the
+// middleware it does not run. The Markdown table gives per variant the
+// median req/s with its spread, the cost against no middleware (per round:
+// runs taken back to back) and the server's CPU per request.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spikard/spikard-go/bench"
+	"github.com/spikard/spikard-go/bench/procstat"
+	"github.com/spikard/spikard-go/bench/report"
+	"github.com/spikard/spikard-go/bench/servekit"
+	"github.com/spikard/spikard-go/bench/workload"
+	"github.com/spikard/spikard-go/bench/wrk"
+)
+
+type options struct {
+	duration, warmup     time.Duration
+	repeat               int
+	connections, threads int
+	workloads            []workload.Workload
+	variants             []*variant
+	profile              string
+	out                  string
+}
+
+func main() {
+	if name := os.Getenv(serveEnv); name != "" {
+		serve(name)
+	}
+	o, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mwbench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "mwbench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags() (options, error) {
+	var o options
+	var workloads, vars string
+	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of each measured wrk run (whole seconds)")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "warm-up wrk run per variant and workload (excluded; 0: none)")
+	flag.IntVar(&o.repeat, "repeat", 5, "interleaved rounds; each runs every variant once per workload")
+	flag.IntVar(&o.connections, "connections", 64, "wrk connections")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
+	flag.StringVar(&workloads, "workloads", "json-small,json-medium", "comma-separated json workloads (the route's answer is the request body)")
+	flag.StringVar(&vars, "variants", "", "comma-separated variants (default all): "+strings.Join(variantNames(), ", ")+"; none is always added")
+	flag.StringVar(&o.profile, "profile", "", "a variant whose server runs under pprof; its top functions are printed (its numbers are then low)")
+	flag.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
+	flag.Parse()
+	if o.duration < time.Second || o.repeat < 1 || o.connections < 1 || o.threads < 1 || o.threads > o.connections {
+		return o, errors.New("need -duration ≥ 1s, -repeat ≥ 1, and 1 ≤ -threads ≤ -connections")
+	}
+	for _, name := range strings.Split(workloads, ",") {
+		w, ok := workload.ByName(name)
+		if !ok || w.Route.Kind != workload.KindEcho {
+			return o, fmt.Errorf("unknown or non-json workload %q (want json-small, json-medium, ...)", name)
+		}
+		o.workloads = append(o.workloads, w)
+	}
+	want := strings.Split(vars, ",")
+	for _, v := range variants {
+		if vars == "" || v.name == "none" || slices.Contains(want, v.name) {
+			o.variants = append(o.variants, v)
+		}
+	}
+	for _, name := range want {
+		if name != "" && variantByName(name) == nil {
+			return o, fmt.Errorf("unknown variant %q", name)
+		}
+	}
+	if o.profile != "" && !slices.ContainsFunc(o.variants, func(v *variant) bool { return v.name == o.profile }) {
+		return o, fmt.Errorf("-profile %q is not among the variants run", o.profile)
+	}
+	return o, nil
+}
+
+func variantNames() []string {
+	var ns []string
+	for _, v := range variants {
+		ns = append(ns, v.name)
+	}
+	return ns
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// server is a running variant.
+type server struct {
+	v    *variant
+	p    *bench.Proc
+	pids []int
+}
+
+// startServers starts one server process per variant: exe re-executed
+// with serveEnv naming the variant. profile names the variant whose CPU
+// profile goes to profPath.
+func startServers(exe, dir string, vs []*variant, profile, profPath string) ([]*server, error) {
+	var out []*server
+	for _, v := range vs {
+		l := &bench.Launch{Announce: true, Cmds: []bench.Cmd{{
+			Argv: []string{exe, "-addr", "127.0.0.1:{port}"},
+			Env:  []string{serveEnv + "=" + v.name}}}}
+		var env []string
+		if v.name == profile {
+			env = append(env, servekit.ProfileEnv+"="+profPath)
+		}
+		p, err := bench.Start("mw-"+v.name, l, "", "", filepath.Join(dir, v.name+".log"), env, nil)
+		if err != nil {
+			stopServers(out)
+			return nil, err
+		}
+		out = append(out, &server{v: v, p: p, pids: procstat.Tree(p.PIDs)})
+	}
+	return out, nil
+}
+
+func stopServers(ss []*server) {
+	for _, s := range ss {
+		if s.p != nil {
+			if err := s.p.Stop(); err != nil {
+				progress("  %v", err)
+			}
+			s.p = nil
+		}
+	}
+}
+
+// checkAll runs every variant's checks on every workload.
+func checkAll(ctx context.Context, ss []*server, ws []workload.Workload) error {
+	for _, s := range ss {
+		snd := newSender("http://" + s.p.Addr)
+		for _, w := range ws {
+			if err := s.v.check(ctx, snd, w); err != nil {
+				return fmt.Errorf("variant %s, %s: %w", s.v.name, w.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options) error {
+	wrkBin, err := wrk.Find()
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "spikard-mwbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	profPath := ""
+	if o.profile != "" {
+		profPath, _ = filepath.Abs("mwbench-" + o.profile + ".pprof")
+	}
+
+	ss, err := startServers(exe, tmp, o.variants, o.profile, profPath)
+	if err != nil {
+		return err
+	}
+	defer stopServers(ss)
+	if err := checkAll(ctx, ss, o.workloads); err != nil {
+		return fmt.Errorf("correctness check (nothing timed): %w", err)
+	}
+	progress("%d variants started and checked on %d workload(s)", len(ss), len(o.workloads))
+
+	res := &report.Results{Baseline: "none"}
+	scripts := map[string]string{}
+	for _, w := range o.workloads {
+		res.Workloads = append(res.Workloads, report.Workload{Name: w.Name, Request: w.Method + " " + w.Target, Bytes: len(w.Body)})
+		if scripts[w.Name], err = wrk.WriteScript(tmp, w.Name, w.Method, w.ContentType, w.Body); err != nil {
+			return err
+		}
+		for _, s := range ss {
+			res.Rows = append(res.Rows, report.Row{Server: s.v.name, Workload: w.Name, Status: report.OK})
+		}
+	}
+	for _, s := range ss {
+		res.Servers = append(res.Servers, report.Server{Name: s.v.name, Ours: s.v.name != "none", Peer: "none", What: s.v.label()})
+	}
+	wrkRun := func(s *server, w workload.Workload, d time.Duration) (wrk.Result, error) {
+		r, _, err := wrk.Run(ctx, wrk.Options{Bin: wrkBin, URL: s.p.URL(w.Target), Threads: o.threads,
+			Connections: o.connections, Duration: d, Script: scripts[w.Name], Headers: s.v.headers()})
+		return r, err
+	}
+	if o.warmup > 0 {
+		progress("warm-up: %s per variant and workload", o.warmup)
+		for _, w := range o.workloads {
+			for _, s := range ss {
+				if _, err := wrkRun(s, w, o.warmup); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// Each round runs every variant once per workload, starting one
+	// variant later each time, so that no variant always follows the same
+	// neighbour.
+	for round := 1; round <= o.repeat; round++ {
+		for wi, w := range o.workloads {
+			var line []string
+			for i := range ss {
+				s := ss[(i+round-1+wi)%len(ss)]
+				row := res.Row(s.v.name, w.Name)
+				if !s.p.Alive() {
+					return fmt.Errorf("variant %s: server exited during the run", s.v.name)
+				}
+				run, err := report.Measure(round, s.pids, func() (wrk.Result, error) { return wrkRun(s, w, o.duration) })
+				if err != nil {
+					return err
+				}
+				row.Runs = append(row.Runs, run)
+				line = append(line, fmt.Sprintf("%s %.0f", s.v.name, run.ReqPerSec))
+			}
+			progress("round %d/%d %s req/s: %s", round, o.repeat, w.Name, strings.Join(line, ", "))
+		}
+	}
+	// Answers must not have changed under load (a refused request would
+	// also show as non-2xx in the rows).
+	if err := checkAll(ctx, ss, o.workloads); err != nil {
+		return fmt.Errorf("correctness check after the run: %w", err)
+	}
+	stopServers(ss) // flushes the profile
+	for i := range res.Rows {
+		res.Rows[i].Summarize()
+	}
+	res.ComputeRatios()
+
+	cmd := "go run ./bench/cmd/mwbench"
+	if len(os.Args) > 1 {
+		cmd += " " + strings.Join(os.Args[1:], " ")
+	}
+	md := markdown(res, o, cmd, wrk.Version(wrkBin), time.Since(started))
+	fmt.Print(md)
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
+			return err
+		}
+	}
+	if o.profile != "" {
+		out, err := exec.CommandContext(ctx, bench.GoTool(), "tool", "pprof", "-top", "-nodecount=45", exe, profPath).CombinedOutput()
+		fmt.Printf("\nCPU profile of variant %s: %s\n\n```\n%s```\n", o.profile, profPath, out)
+		if err != nil {
+			return fmt.Errorf("pprof: %w", err)
+		}
+	}
+	return nil
+}
+
+// markdown renders one table per workload.
+func markdown(res *report.Results, o options, cmd, wrkVersion string, took time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Middleware cost — %s\n\n`%s`: wrk `-t%d -c%d -d%s`, %s warm-up, %d interleaved rounds; %s, %s, %d CPUs shared by wrk and the server; took %s.\n",
+		time.Now().Format("2006-01-02"), cmd, o.threads, o.connections, o.duration, o.warmup, o.repeat,
+		runtime.Version(), wrkVersion, runtime.NumCPU(), took.Round(time.Second))
+	if o.profile != "" {
+		fmt.Fprintf(&b, "\n**Variant %s ran under pprof: its numbers are low.**\n", o.profile)
+	}
+	b.WriteString("\nCost = 1 − req/s ÷ no-middleware req/s, per round (runs taken back to back): median and range over the rounds. CPU = the server's CPU time per request (all runs); its change against no middleware.\n")
+	for _, w := range o.workloads {
+		comp := "below gzip's min_size: sent uncompressed"
+		if len(w.Expect) >= gzipMinSize {
+			comp = fmt.Sprintf("gzipped to %d bytes", len(compressed(w.Expect)))
+		}
+		fmt.Fprintf(&b, "\n### %s — `%s %s`, %d-byte JSON echoed (%s)\n\n", w.Name, w.Method, w.Target, len(w.Body), comp)
+		b.WriteString("| variant | req/s (median) | min–max | cost vs none | server CPU / request | CPU vs none | other load |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		base := res.Row("none", w.Name)
+		for _, s := range res.Servers {
+			r := res.Row(s.Name, w.Name)
+			name := fmt.Sprintf("%s (`%s`)", s.What, s.Name)
+			if !r.Valid() {
+				name += " **invalid**: " + r.Problem
+			}
+			cost, cpu := "—", "—"
+			if q, ok := ratio(res, s.Name, w.Name); ok {
+				cost = fmt.Sprintf("%.1f %% (%.1f … %.1f)", 100*(1-q.RoundMedian), 100*(1-q.RoundMax), 100*(1-q.RoundMin))
+				if base.CPUPerReq > 0 {
+					cpu = fmt.Sprintf("%+.1f %%", 100*(float64(r.CPUPerReq)/float64(base.CPUPerReq)-1))
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.2f cores |\n", name,
+				report.FmtInt(int64(math.Round(r.ReqPerSec))), r.Spread(), cost, report.FmtDur(r.CPUPerReq), cpu, r.OtherCores)
+		}
+	}
+	return b.String()
+}
+
+func ratio(res *report.Results, server, w string) (report.Ratio, bool) {
+	for _, q := range res.Ratios {
+		if q.Server == server && q.Workload == w {
+			return q, true
+		}
+	}
+	return report.Ratio{}, false
+}
