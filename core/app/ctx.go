@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/spikard/spikard-go/core/body"
 	"github.com/spikard/spikard-go/core/params"
 	"github.com/spikard/spikard-go/core/problem"
 	"github.com/valyala/fasthttp"
@@ -27,7 +28,10 @@ type Ctx struct {
 	cookies []params.Value
 	body    any
 	hasBody bool
-	reqID   string
+	// bodyJSON: body was decoded from the request's JSON body as it is,
+	// so AppendValues can copy the text instead of encoding body again.
+	bodyJSON bool
+	reqID    string
 	// x is the state of hooks, dependencies, request state and background
 	// work (ext.go); nil for requests that use none.
 	x *ctxExt
@@ -184,12 +188,23 @@ func (c *Ctx) AppendValues(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"body":`...)
-		b = appendJSON(b, c.body)
+		if raw, ok := c.rawJSONBody(); ok {
+			b = append(b, raw...)
+		} else {
+			b = appendJSON(b, c.body)
+		}
 	}
 	if c.x != nil {
 		b = c.x.appendValues(c, b)
 	}
 	return append(b, '}')
+}
+
+func (c *Ctx) rawJSONBody() ([]byte, bool) {
+	if !c.bodyJSON || c.fctx == nil {
+		return nil, false
+	}
+	return body.RawJSON(c.fctx.Request.Body())
 }
 
 func appendJSON(b []byte, v any) []byte {

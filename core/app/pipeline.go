@@ -58,7 +58,7 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 			}
 		}
 		if !r.streamsBody() && (r.body.Declared() || len(fctx.Request.Body()) > 0) {
-			v, present, p, e := r.body.Decode(fctx)
+			v, present, isJSON, p, e := r.body.DecodeJSONAware(fctx)
 			if p != nil {
 				writeProblem(fctx, p)
 				return
@@ -67,7 +67,7 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 			case e != nil:
 				errs = append(errs, e...)
 			case present:
-				c.body, c.hasBody = v, true
+				c.body, c.hasBody, c.bodyJSON = v, true, isJSON
 				if r.bodySch != nil {
 					errs = append(errs, r.bodySch.ValidateJSON(v, fctx.Request.Body(), locBody)...)
 				}
@@ -127,7 +127,7 @@ func (a *App) release(c *Ctx) {
 	}
 	c.fctx, c.app, c.route = nil, nil, nil
 	c.path, c.query, c.headers, c.cookies = c.path[:0], c.query[:0], c.headers[:0], c.cookies[:0]
-	c.body, c.hasBody, c.reqID = nil, false, ""
+	c.body, c.hasBody, c.bodyJSON, c.reqID = nil, false, false, ""
 	a.pool.Put(c)
 }
 

@@ -162,6 +162,22 @@ func (d *Decoder) ValidationSchema() json.RawMessage { return d.valSchema }
 // failures reported as 422 together with the other validation errors (loc
 // ["body", ...]), and declared-file failures (loc ["files", name]).
 func (d *Decoder) Decode(ctx *fasthttp.RequestCtx) (v any, present bool, p *problem.Problem, errs []problem.ErrorItem) {
+	v, present, _, p, errs = d.DecodeJSONAware(ctx)
+	return v, present, p, errs
+}
+
+// DecodeJSONAware is Decode that also reports whether v was decoded from a
+// JSON body as it is (isJSON): such a value is the body's JSON text, so a
+// caller that needs it as JSON can reuse the raw bytes (see RawJSON)
+// instead of encoding v again.
+func (d *Decoder) DecodeJSONAware(ctx *fasthttp.RequestCtx) (v any, present, isJSON bool, p *problem.Problem, errs []problem.ErrorItem) {
+	var cls class
+	v, present, p, errs = d.decode(ctx, &cls)
+	return v, present, present && p == nil && cls == classJSON, p, errs
+}
+
+// decode is Decode; it writes the class the body was read as to *used.
+func (d *Decoder) decode(ctx *fasthttp.RequestCtx, used *class) (v any, present bool, p *problem.Problem, errs []problem.ErrorItem) {
 	raw := ctx.Request.Body()
 	mt := parseMediaType(ctx.Request.Header.ContentType())
 
@@ -179,6 +195,7 @@ func (d *Decoder) Decode(ctx *fasthttp.RequestCtx) (v any, present bool, p *prob
 	} else if !d.accepts(mt) {
 		return nil, false, problem.UnsupportedMediaType(), nil
 	}
+	*used = cls
 	switch cls {
 	case classMultipart:
 		if !mt.hasBoundary || mt.boundary == "" {
@@ -297,4 +314,25 @@ func (d *Decoder) missingFiles(errs []problem.ErrorItem) []problem.ErrorItem {
 func unsupportedCharset(cs, what string) *problem.Problem {
 	return problem.New(415, "unsupported-charset", "Unsupported Charset",
 		"Unsupported charset '"+cs+"' for "+what+". Only UTF-8 is supported.")
+}
+
+// RawJSON returns the JSON text of a body that DecodeJSONAware read as JSON,
+// ready to embed in a JSON document: the raw bytes without a byte order
+// mark or surrounding whitespace. ok is false when the text would not mean
+// exactly what the decoder produced (a lone UTF-16 surrogate escape, which
+// the decoder replaces with U+FFFD): encode the value instead then.
+func RawJSON(raw []byte) (text []byte, ok bool) {
+	if len(raw) >= 3 && raw[0] == 0xEF && raw[1] == 0xBB && raw[2] == 0xBF {
+		raw = raw[3:]
+	}
+	raw = bytes.TrimSpace(raw)
+	for i := 0; i+5 < len(raw); i++ {
+		if raw[i] == '\\' {
+			if raw[i+1] == 'u' && (raw[i+2] == 'd' || raw[i+2] == 'D') && bytes.IndexByte([]byte("89abcdefABCDEF"), raw[i+3]) >= 0 {
+				return nil, false // a surrogate: a pair is fine, but checking costs more than encoding
+			}
+			i++ // skip the escaped character
+		}
+	}
+	return raw, true
 }

@@ -55,6 +55,15 @@ func FuzzJSON(f *testing.F) {
 		if !deepEqual(v, want) {
 			t.Fatalf("value differs on %q:\n got %#v\nwant %#v", data, v, want)
 		}
+		// The raw text stands for the value wherever RawJSON allows it.
+		if raw, ok := RawJSON(data); ok {
+			var again any
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber()
+			if err := dec.Decode(&again); err != nil || !deepEqual(v, again) {
+				t.Fatalf("RawJSON(%q) = %q does not decode to the value (%v)", data, raw, err)
+			}
+		}
 	})
 }
 
