@@ -57,6 +57,15 @@ def raw_get(port: int, path: str) -> socket.socket:
     return s
 
 
+async def as_async(gen: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The same producer as an async generator (closing it closes gen)."""
+    try:
+        for chunk in gen:
+            yield chunk
+    finally:
+        gen.close()
+
+
 # ---------------------------------------------------------------- streaming
 
 
@@ -184,19 +193,9 @@ def test_client_gone_closes_the_generator(kind: str) -> None:
         finally:
             closed.put(n)
 
-    async def aendless() -> AsyncIterator[bytes]:
-        n = 0
-        try:
-            while True:
-                yield b"x" * 65536
-                n += 1
-                first.set()
-        finally:
-            closed.put(n)
-
     @app.get("/endless")
     def route() -> StreamingResponse:
-        return StreamingResponse(endless() if kind == "sync" else aendless(), media_type="application/octet-stream")
+        return StreamingResponse(endless() if kind == "sync" else as_async(endless()), media_type="application/octet-stream")
 
     @app.get("/ok")
     async def ok() -> str:
@@ -345,3 +344,35 @@ def test_sse_route_in_the_document() -> None:
         r = client.get("/e")
         assert r.headers["content-type"] == "text/event-stream"
         assert parse_events(r.text) == [{"data": "bare generator on an sse route"}]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_shutdown_ends_open_streams(kind: str) -> None:
+    """A stream whose client stopped reading (its producer blocked by
+    backpressure) does not hold the shutdown up: the write fails, the
+    generator is closed."""
+    app = Spikard()
+    closed = threading.Event()
+    started = threading.Event()
+
+    def endless() -> Iterator[bytes]:
+        try:
+            while True:
+                started.set()
+                yield b"y" * 65536
+        finally:
+            closed.set()
+
+    @app.get("/endless")
+    async def route() -> StreamingResponse:
+        return StreamingResponse(endless() if kind == "sync" else as_async(endless()))
+
+    client = TestClient(app, grace_ms=300).start()
+    assert client.server is not None
+    s = raw_get(client.server.port, "/endless")
+    try:
+        assert started.wait(WAIT)
+        client.close()  # returns: the blocked producer was released
+        assert closed.wait(WAIT)
+    finally:
+        s.close()

@@ -222,8 +222,12 @@ def _label(req: Any) -> str:
 
 def _failed(stream: int, name: str, exc: BaseException) -> None:
     logger.error("stream %s raised; the body is cut off", name, exc_info=exc)
+    _fail_quietly(stream, f"{name}: {type(exc).__name__}: {exc}")
+
+
+def _fail_quietly(stream: int, message: str) -> None:
     try:
-        _native.stream_fail(stream, f"{name}: {type(exc).__name__}: {exc}")
+        _native.stream_fail(stream, message)
     except _native.SpikardError:
         pass
 
@@ -306,6 +310,11 @@ async def _pump_async(stream: int, content: AsyncIterable[Any], send: Callable[[
     except ClientDisconnected:
         await _aclose(it)
         _end(stream)
+    except asyncio.CancelledError:  # the serving loop is stopping: the body is incomplete
+        logger.warning("stream %s cancelled by the shutdown; the body is cut off", name)
+        await _aclose(it)
+        _fail_quietly(stream, f"{name}: cancelled by the shutdown")
+        raise
     except BaseException as e:
         await _aclose(it)
         _failed(stream, name, e)
