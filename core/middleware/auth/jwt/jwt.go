@@ -71,9 +71,21 @@
 // On success the token's claims are stored on the request under the user
 // value "spikard.claims" as a map[string]any (JSON numbers are float64);
 // handlers read them with [Claims].
+//
+// # Cost
+//
+// A token whose header segment has been verified before (the same bytes:
+// a deployment has a handful) is checked without golang-jwt's parser and
+// its reflection: the signature with a pooled HMAC or the key's Verify, the
+// claims with a small JSON parser that builds what encoding/json builds
+// (fast.go). About 1.4 µs and 8 allocations for an HS256 token, against
+// 4.4 µs and 56. Everything else — first sight of a header, any token
+// that fails, claims outside the parser's subset — goes through golang-jwt,
+// which decides and words the failure.
 package jwt
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -137,6 +149,8 @@ type verifier struct {
 	requireExp bool
 	required   []string
 	realm      string
+
+	headers headerCache // header segments verified before (fast.go)
 
 	missing, wrongScheme *authutil.Failure
 	badAlg               string // detail for a token of another algorithm
@@ -397,27 +411,81 @@ func (v *verifier) authenticate(header []byte) (map[string]any, *authutil.Failur
 	if n := 1 + countDots(tok); n != 3 {
 		return nil, v.malformed(fmt.Sprintf("expected 3 parts separated by dots, found %d", n))
 	}
+	if claims, ok := v.fast(tok); ok {
+		if f := v.checkClaims(claims); f != nil {
+			return nil, f
+		}
+		return claims, nil
+	}
 	token := string(tok)
 	claims := gojwt.MapClaims{}
-	t, err := v.parser.ParseWithClaims(token, claims, v.keys.lookup)
+	var key any
+	t, err := v.parser.ParseWithClaims(token, claims, func(t *gojwt.Token) (any, error) {
+		k, err := v.keys.lookup(t)
+		key = k
+		return k, err
+	})
 	if err != nil {
 		return nil, v.explain(token, t, err)
 	}
+	v.headers.remember(token[:strings.IndexByte(token, '.')], t, key)
 	if f := v.checkClaims(claims); f != nil {
 		return nil, f
 	}
 	return claims, nil
 }
 
-func countDots(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c == '.' {
-			n++
-		}
+// numericDate reads a NumericDate claim as golang-jwt's MapClaims does,
+// without allocating: absent or 0 is not set; a value that is not a number
+// is not ok.
+func numericDate(c map[string]any, name string) (t time.Time, set, ok bool) {
+	v, present := c[name]
+	if !present {
+		return time.Time{}, false, true
 	}
-	return n
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		if x == 0 {
+			return time.Time{}, false, true
+		}
+		f = x
+	case json.Number:
+		f, _ = x.Float64()
+	default:
+		return time.Time{}, false, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).Truncate(gojwt.TimePrecision), true, true
 }
+
+// audienceOK reports whether aud (a string or a list of strings; anything
+// else is invalid) names one of want.
+func audienceOK(aud any, want []string) bool {
+	switch a := aud.(type) {
+	case string:
+		return slices.Contains(want, a)
+	case []string:
+		for _, s := range a {
+			if slices.Contains(want, s) {
+				return true
+			}
+		}
+	case []any:
+		found := false
+		for _, x := range a {
+			s, ok := x.(string)
+			if !ok {
+				return false
+			}
+			found = found || slices.Contains(want, s)
+		}
+		return found
+	}
+	return false
+}
+
+func countDots(b []byte) int { return bytes.Count(b, []byte{'.'}) }
 
 // explain turns a parser error into the failure the client sees.
 func (v *verifier) explain(token string, t *gojwt.Token, err error) *authutil.Failure {
@@ -457,46 +525,34 @@ func (v *verifier) diagnose(token string) *authutil.Failure {
 
 // checkClaims validates the registered claims (exp, nbf, iss, aud, in that
 // order) and the required ones.
-func (v *verifier) checkClaims(c gojwt.MapClaims) *authutil.Failure {
+func (v *verifier) checkClaims(c map[string]any) *authutil.Failure {
 	t := now()
-	exp, err := c.GetExpirationTime()
-	if err != nil {
+	exp, set, ok := numericDate(c, "exp")
+	if !ok {
 		return v.failed("Token validation failed: 'exp' claim must be a number")
 	}
-	if exp == nil {
+	if !set {
 		if v.requireExp {
 			return v.failed("Token validation failed: missing required claim 'exp'")
 		}
 	} else if !t.Before(exp.Add(v.leeway)) {
 		return v.failed("Token has expired")
 	}
-	nbf, err := c.GetNotBefore()
-	if err != nil {
+	nbf, set, ok := numericDate(c, "nbf")
+	if !ok {
 		return v.failed("Token validation failed: 'nbf' claim must be a number")
 	}
-	if nbf != nil && t.Add(v.leeway).Before(nbf.Time) {
+	if set && t.Add(v.leeway).Before(nbf) {
 		return v.failed("JWT not valid yet, not before claim is in the future")
 	}
 	if len(v.issuers) > 0 {
-		iss, err := c.GetIssuer()
-		if err != nil || !slices.Contains(v.issuers, iss) {
+		iss, ok := c["iss"].(string)
+		if !ok || !slices.Contains(v.issuers, iss) {
 			return v.failed(v.badIssuer)
 		}
 	}
-	if len(v.audiences) > 0 {
-		aud, err := c.GetAudience()
-		ok := false
-		if err == nil {
-			for _, a := range aud {
-				if slices.Contains(v.audiences, a) {
-					ok = true
-					break
-				}
-			}
-		}
-		if !ok {
-			return v.failed("Token audience is invalid")
-		}
+	if len(v.audiences) > 0 && !audienceOK(c["aud"], v.audiences) {
+		return v.failed("Token audience is invalid")
 	}
 	if len(v.required) > 0 {
 		var missing []string
