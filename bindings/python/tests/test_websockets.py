@@ -87,6 +87,11 @@ def make_app(events: queue.Queue[Any]) -> Spikard:
         assert isinstance(message, str)
         return msgspec.json.decode(message, type=Item).name.upper()
 
+    @app.websocket("/typed")
+    class Typed:
+        async def on_message(self, ws: WebSocket, message: Item) -> Item:
+            return Item(name=message.name * 2)  # decoded from JSON, sent back as JSON
+
     @app.get("/ok")
     def ok() -> str:
         return "ok"
@@ -212,3 +217,16 @@ def test_sends_from_another_thread() -> None:
         with pytest.raises(ClientDisconnected):
             ws.send_text("too late")
         ws.close()  # closing a closed connection does nothing
+
+
+def test_typed_messages(events: queue.Queue[Any]) -> None:
+    """on_message's annotation is the message schema and its decoded type."""
+    app = make_app(events)
+    route = next(r for r in app.document()["routes"] if r["path"] == "/typed")
+    assert route["websocket"]["message_schema"]["required"] == ["name"]
+    with TestClient(app) as client:
+        with ws_connect(client, "/typed") as c:
+            c.send('{"name": "ab"}')
+            assert json.loads(c.recv(timeout=WAIT)) == {"name": "abab"}
+            c.send('{"name": 1}')
+            assert json.loads(c.recv(timeout=WAIT))["type"] == "https://spikard.dev/errors/validation-error"

@@ -407,12 +407,13 @@ class Spikard:
     ) -> Callable[[W], W]:
         """``@app.websocket(path)``: a WebSocket endpoint. Decorates a class
         (one instance per connection) with any of ``on_connect(ws)``,
-        ``on_message(ws, message)`` (a str for text, bytes for binary; a
-        returned value is sent back) and ``on_close(ws, code, reason)``,
-        sync or async; or an ``on_message`` function. The core does the
+        ``on_message(ws, message)`` (a str for text, bytes for binary, or
+        the type its annotation names, decoded from JSON; a returned value
+        is sent back) and ``on_close(ws, code, reason)``, sync or async; or
+        an ``on_message`` function. The core does the
         protocol: ``subprotocols`` (server preference order),
         ``message_schema`` (a type or a JSON Schema every text message must
-        match; a failure is answered with a validation problem message, or
+        match; by default the schema of ``on_message``'s message type; a failure is answered with a validation problem message, or
         closes with 1007 when ``on_invalid="close"``), ``max_message_bytes``
         (1009 above it), ``ping_interval_ms``, ``allowed_origins`` (403 for
         others). Typed path segments (``{id:int}``) and ``parameters``
@@ -429,6 +430,11 @@ class Spikard:
         member = {k: v for k, v in options.items() if v is not None}
 
         def deco(target: W) -> W:
+            from ._websocket import message_type
+
+            tp = message_type(target)
+            if tp is not None and "message_schema" not in member:
+                member["message_schema"] = json_schema(tp)
             r = Route(method="GET", path=path, endpoint=typing.cast(Any, target), websocket=member,
                       parameters=dict(parameters) if parameters else None,
                       middleware=dict(middleware) if middleware else None)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import types
+import typing
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -35,8 +37,9 @@ from . import _native
 from ._request import Headers, parse_headers
 from ._response import CONTINUE, header_block, to_json
 from ._stream import ClientDisconnected, _raise_for
+from ._types import raw_converter
 
-__all__ = ["WebSocket", "WebSocketClose", "websocket_function"]
+__all__ = ["WebSocket", "WebSocketClose", "websocket_function", "message_type"]
 
 logger = logging.getLogger("spikard")
 
@@ -160,6 +163,39 @@ def _close_code(body: bytes) -> tuple[int, str]:
     return int.from_bytes(body[:2], "big"), body[2:].decode("utf-8", "replace")
 
 
+_RAW = (str, bytes, bytearray, Any, object)
+
+
+def message_type(target: Any) -> Any:
+    """The type ``on_message`` declares for its message (its last
+    parameter), when that is not str/bytes: messages are JSON of that type,
+    decoded for the callback (and, by default, the route's message schema)."""
+    fn = getattr(target, "on_message", None) if isinstance(target, type) or not inspect.isroutine(target) else target
+    if fn is None:
+        return None
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (TypeError, ValueError, NameError):
+        return None
+    if len(params) < 2 or params[-1].name not in hints:
+        return None
+    tp = hints[params[-1].name]
+    union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+    if all(t in _RAW for t in (typing.get_args(tp) if union else (tp,))):
+        return None
+    return tp
+
+
+def _message_decoder(tp: Any) -> Callable[[Any], Any] | None:
+    if tp is None:
+        return None
+    conv = raw_converter(tp)
+    if conv is not None:
+        return lambda data: conv(msgspec.Raw(data))
+    return msgspec.json.Decoder(tp).decode
+
+
 def websocket_function(name: str, target: Any, fail: Callable[[Any, BaseException, str], str]) -> tuple[Callable[[Any], Any], bool]:
     """The route function of a WebSocket route: dispatches the connection's
     events to ``target``'s callbacks (a class, instantiated per connection;
@@ -185,6 +221,7 @@ def websocket_function(name: str, target: Any, fail: Callable[[Any, BaseExceptio
         inspect.iscoroutinefunction(getattr(probe, m, None)) for m in ("on_connect", "on_message", "on_close")
     )
     conns: dict[int, tuple[WebSocket, Any]] = {}
+    decode = _message_decoder(message_type(target))
 
     def route(req: Any) -> Any:
         kind = req.kind
@@ -202,7 +239,10 @@ def websocket_function(name: str, target: Any, fail: Callable[[Any, BaseExceptio
                     return CONTINUE
                 ws, obj = entry
                 body = req.body
-                message: Any = body.decode("utf-8") if req.method == "TEXT" else body
+                if decode is not None:
+                    message: Any = decode(body)
+                else:
+                    message = body.decode("utf-8") if req.method == "TEXT" else body
                 cb = getattr(obj, "on_message", None)
                 args = (ws, message)
             elif kind == KIND_CLOSE:
