@@ -4,5 +4,5 @@ import { createRequire } from 'node:module';
 
 const cjs = createRequire(import.meta.url)('../dist/index.js');
 
-export const { Spikard, SchemaError, SpikardRequest, Reply, HttpError, libraryVersion, abiVersion } = cjs;
+export const { Spikard, SchemaError, SpikardRequest, Reply, HttpError, SSEEventError, WebSocketError, WebSocketConnection, libraryVersion, abiVersion } = cjs;
 export default cjs.Spikard;

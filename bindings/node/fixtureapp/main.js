@@ -10,12 +10,14 @@
 //   EOF: stop and exit.
 //
 // The document goes to Spikard.fromConfig as it is; every handler spec
-// becomes a handler bound with app.handle(name, fn). Logs go to stderr.
+// becomes a handler bound with app.handle(name, fn), or, for a "websocket"
+// spec, WebSocket callbacks bound with app.handleWebSocket(name, {...}).
+// Logs go to stderr.
 'use strict';
 
 const readline = require('node:readline');
 const crypto = require('node:crypto');
-const { Spikard } = require('..');
+const { Spikard, SSEEventError } = require('..');
 
 const out = (v) => process.stdout.write(JSON.stringify(v) + '\n');
 
@@ -37,7 +39,8 @@ async function start(line, msg) {
   const app = Spikard.fromConfig(msg.app);
   const states = new Map();
   for (const [name, spec] of Object.entries(msg.handlers ?? {})) {
-    app.handle(name, handler(spec ?? {}, raws.get(name), states));
+    if (spec?.websocket) app.handleWebSocket(name, wsHandlers(spec.websocket));
+    else app.handle(name, handler(spec ?? {}, raws.get(name), states));
   }
   await app.listen({ port: 0, host: '127.0.0.1' });
   current = { app };
@@ -100,6 +103,8 @@ function handler(spec, rawBody, states) {
       for (const [k, v] of Object.entries(h)) reply.header(k, v);
       return undefined;
     }
+    if (spec.stream) return { status, headers: h, body: chunks(spec.stream) };
+    if (spec.sse) return { status, headers: h, body: events(spec.sse, req) };
     if (spec.state) return { status, headers: h, body: { [spec.state]: states.get(spec.state) ?? [] } };
     if (spec.generate === 'uuid') return { status, headers: { ...h, 'Content-Type': 'application/json' }, body: JSON.stringify(crypto.randomUUID()) };
     if (spec.generate) throw new Error(`fixtureapp: unknown generate ${spec.generate}`);
@@ -128,6 +133,49 @@ function handler(spec, rawBody, states) {
     };
   }
   return run;
+}
+
+// chunks streams each chunk as it comes (PROTOCOL.md, "stream").
+async function* chunks({ chunks = [], delay_ms: delay = 0 }) {
+  const bytes = chunks.map((b64) => Buffer.from(b64, 'base64'));
+  for (const b of bytes) {
+    if (delay > 0) await sleep(delay);
+    yield b;
+  }
+}
+
+// events sends the events in order; one the route's event schema rejects
+// is skipped. With resume, events whose numeric id is not above the
+// client's Last-Event-ID are skipped too (PROTOCOL.md, "sse").
+async function* events({ events: list = [], delay_ms: delay = 0, resume = false }, req) {
+  const last = resume && /^\d+$/.test(req.lastEventId ?? '') ? Number(req.lastEventId) : undefined;
+  for (const e of list) {
+    if (last !== undefined && /^\d+$/.test(e.id ?? '') && Number(e.id) <= last) continue;
+    if (delay > 0) await sleep(delay);
+    try {
+      yield { event: e.event, id: e.id, data: e.data, comment: e.comment, retry: e.retry_ms };
+    } catch (err) {
+      if (!(err instanceof SSEEventError)) throw err;
+    }
+  }
+}
+
+// wsHandlers greets, echoes every message as it came, and closes on
+// close_on.text (PROTOCOL.md, "websocket").
+function wsHandlers(spec) {
+  return {
+    onOpen(ws) {
+      if (spec.greeting !== undefined) ws.sendJson(spec.greeting);
+    },
+    onMessage(ws, msg) {
+      const c = spec.close_on;
+      if (c && typeof msg === 'string' && msg === c.text) {
+        ws.close(c.code, c.reason ?? '');
+        return undefined;
+      }
+      return spec.echo ? msg : undefined;
+    },
+  };
 }
 
 const MISSING = Symbol('missing');

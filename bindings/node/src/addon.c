@@ -44,6 +44,7 @@
 #include <uv.h>
 #endif
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -105,8 +106,67 @@ struct app_state {
     app_state *next;
 };
 
+/* ---- writer threads (streams and WebSocket sends; see "Writers") ------- */
+
+/* One call that may block, queued for a writer thread. */
+typedef struct op {
+    struct op *next;
+    int kind;        /* OP_* */
+    int64_t n;       /* SSE: retry_ms; WS_SEND: opcode; WS_CLOSE: code; FINISH: how (FIN_*), status in n2 */
+    int n2;
+    uint64_t req;    /* FINISH: the request id */
+    double ticket;   /* > 0: the result goes back to JavaScript under this number */
+    size_t total;    /* bytes counted against the channel's queue */
+    size_t len[4];   /* the byte strings in data, each followed by a NUL */
+    char data[];
+} op;
+
+/* A stream or a WebSocket connection: its calls run in order, on one writer
+ * at a time. All fields are guarded by writers.lock. */
+typedef struct chan {
+    uint64_t key;    /* handle * 2 + (1 for a WebSocket connection) */
+    op *head, *tail;
+    size_t bytes;    /* bytes queued, not yet handed to the library */
+    int busy;        /* a writer owns the channel (it has ops or runs one) */
+    int rc;          /* a stream's failure (ECLOSED...): later writes are refused at once */
+    int closed;      /* the last op (END, FAIL, RELEASE) was queued */
+    struct chan *next;
+} chan;
+
+typedef struct writer {
+    pthread_cond_t cond;
+    chan *job;       /* given by the thread that woke it */
+    struct writer *next;
+} writer;
+
+/* A finished op whose result JavaScript waits for. */
+typedef struct done {
+    struct done *next;
+    double ticket;
+    int rc;
+    char *msg;       /* spikard_last_error() of a failed call */
+} done;
+
+#define CHAN_BUCKETS 256
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t exited;
+    chan *buckets[CHAN_BUCKETS];
+    uint32_t nchans;
+    writer *idle;    /* writers waiting for a channel */
+    uint32_t nwriters;
+    int stopping;
+    done *done_head, *done_tail;
+    int done_signalled;
+    napi_threadsafe_function done_tsfn; /* wakes the main thread with results */
+    napi_ref done_resource;
+    napi_async_context done_actx;
+} writers_t;
+
 /* Per-environment data (one per main thread or worker). */
 typedef struct {
+    writers_t w;
     slot_t *slots;
     uint32_t nslots, cap;
     int32_t free_head;
@@ -352,7 +412,7 @@ static void dispatch_batch(app_state *app, const struct entry *ents, size_t n) {
     addon_t *ad = get_addon(env);
     napi_handle_scope hs;
     napi_callback_scope cs;
-    napi_value fn, recv, resource, argv[3];
+    napi_value fn, recv, resource, argv[5];
     napi_open_handle_scope(env, &hs);
     napi_get_reference_value(env, app->resource, &resource);
     napi_get_reference_value(env, app->dispatch, &fn);
@@ -376,8 +436,15 @@ static void dispatch_batch(app_state *app, const struct entry *ents, size_t n) {
             napi_create_string_utf8(env, r->values, r->values_len, &argv[2]);
         else
             argv[2] = recv;
+        size_t argc = 3;
+        if (r->kind != SPIKARD_KIND_HTTP) {
+            /* a WebSocket event: its kind and connection too */
+            napi_create_uint32(env, r->kind, &argv[3]);
+            napi_create_double(env, (double)r->conn, &argv[4]);
+            argc = 5;
+        }
         napi_value ret;
-        napi_status st = napi_call_function(env, recv, fn, 3, argv, &ret);
+        napi_status st = napi_call_function(env, recv, fn, argc, argv, &ret);
         if (st != napi_ok) {
             /* The dispatcher catches handler errors itself; reaching this is
              * a bug in the binding: answer 500 and report it. */
@@ -557,6 +624,535 @@ static int body_bytes(napi_env env, addon_t *ad, napi_value v, const char **p, s
         return 0;
     }
     return -1;
+}
+
+/* ---- writers ------------------------------------------------------------ *
+ *
+ * spikard_stream_write, spikard_sse_send, spikard_ws_send and
+ * spikard_ws_close may block (backpressure from a slow client, up to 10 s
+ * for a WebSocket send), and the main thread must never wait for a client.
+ * So JavaScript only queues these calls here: each stream or connection is
+ * a channel, a FIFO of ops; a channel with ops is owned by exactly one
+ * writer thread, which runs them in order, so a slow client blocks only its
+ * own channel. Writers are taken from an idle list (or created) when a
+ * channel gets work, go back to it when the channel is empty, and end after
+ * 5 s without work: there are as many threads as channels busy at once.
+ *
+ * Results go back to the main thread through one threadsafe function
+ * (signalled once per empty -> non-empty transition of the result list),
+ * under the ticket number JavaScript gave the op; ops without a ticket
+ * report nothing. A stream write that failed (client gone) makes the
+ * channel refuse later writes at once (streamWrite returns the code), so
+ * the producer stops at its next chunk.
+ *
+ * The answer to a WebSocket event (spikard_respond / spikard_continue /
+ * spikard_respond_error) joins the connection's channel when sends are
+ * still queued there, so a message sent during the event goes out before
+ * the one the event answers with.
+ */
+
+enum { OP_WRITE, OP_FLUSH, OP_SSE, OP_END, OP_FAIL, OP_WS_SEND, OP_WS_CLOSE, OP_FINISH, OP_RELEASE };
+enum { FIN_RESPOND = 1, FIN_ERROR = 2, FIN_CONTINUE = 3 };
+
+#define KEY_STREAM(h) ((uint64_t)(h) * 2)
+#define KEY_WS(h) ((uint64_t)(h) * 2 + 1)
+
+static chan **chan_slot(writers_t *w, uint64_t key) {
+    chan **pp = &w->buckets[(key >> 1) % CHAN_BUCKETS];
+    while (*pp && (*pp)->key != key) pp = &(*pp)->next;
+    return pp;
+}
+
+/* An op with room for n strings of the given lengths. */
+static op *op_new(int kind, const size_t *lens, int n) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += lens[i] + 1;
+    op *o = calloc(1, sizeof *o + total + 1);
+    if (!o) return NULL;
+    o->kind = kind;
+    for (int i = 0; i < n; i++) {
+        o->len[i] = lens[i];
+        o->total += lens[i];
+    }
+    return o;
+}
+
+static char *op_str(op *o, int i) {
+    char *p = o->data;
+    for (int k = 0; k < i; k++) p += o->len[k] + 1;
+    return p;
+}
+
+static void done_push(writers_t *w, double ticket, int rc, char *msg) {
+    done *d = malloc(sizeof *d);
+    if (!d) {
+        free(msg);
+        return;
+    }
+    d->next = NULL;
+    d->ticket = ticket;
+    d->rc = rc;
+    d->msg = msg;
+    if (w->done_tail) w->done_tail->next = d;
+    else w->done_head = d;
+    w->done_tail = d;
+}
+
+static int run_op(uint64_t key, op *o) {
+    uint64_t h = key >> 1;
+    switch (o->kind) {
+    case OP_WRITE: return spikard_stream_write(h, o->data, o->len[0]);
+    case OP_FLUSH: return spikard_stream_write(h, "", 0);
+    case OP_SSE: {
+        const char *s[4];
+        for (int i = 0; i < 4; i++) s[i] = o->len[i] ? op_str(o, i) : NULL;
+        return spikard_sse_send(h, s[0], o->len[0], s[1], o->len[1], s[2], o->len[2], s[3], o->len[3], o->n);
+    }
+    case OP_END: return spikard_stream_end(h);
+    case OP_FAIL: return spikard_stream_fail(h, o->len[0] ? o->data : NULL);
+    case OP_WS_SEND: return spikard_ws_send(h, (int)o->n, o->data, o->len[0]);
+    case OP_WS_CLOSE: return spikard_ws_close(h, (int)o->n, o->data, o->len[0]);
+    case OP_FINISH:
+        switch (o->n) {
+        case FIN_RESPOND: return spikard_respond(o->req, o->n2, op_str(o, 0), o->len[0], op_str(o, 1), o->len[1]);
+        case FIN_ERROR: return spikard_respond_error(o->req, o->len[0] ? o->data : NULL);
+        default: return spikard_continue(o->req, o->len[0] ? o->data : NULL, o->len[0]);
+        }
+    default: return SPIKARD_OK; /* OP_RELEASE */
+    }
+}
+
+/* Runs a channel's ops until it is empty (called and returns with the lock
+ * held; the calls run without it). Frees the channel after its last op.
+ * Returns whether results wait for the main thread. */
+static int run_chan(writers_t *w, chan *c) {
+    int wake = 0;
+    for (;;) {
+        op *o = c->head;
+        if (!o) {
+            c->busy = 0;
+            return wake;
+        }
+        c->head = o->next;
+        if (!c->head) c->tail = NULL;
+        int refused = c->rc < 0 && (o->kind == OP_WRITE || o->kind == OP_FLUSH || o->kind == OP_SSE);
+        int rc = c->rc;
+        uint64_t key = c->key;
+        pthread_mutex_unlock(&w->lock);
+        char *msg = NULL;
+        if (!refused) {
+            rc = run_op(key, o);
+            if (rc < 0 && o->ticket > 0) msg = strdup(spikard_last_error());
+        }
+        pthread_mutex_lock(&w->lock);
+        c->bytes -= o->total;
+        if (!(key & 1) && rc < 0 && rc != SPIKARD_EINVAL && c->rc == 0) c->rc = rc;
+        if (o->ticket > 0) {
+            if (!w->done_head && !w->done_signalled) {
+                w->done_signalled = 1;
+                wake = 1;
+            }
+            done_push(w, o->ticket, rc, msg);
+        }
+        int last = o->kind == OP_END || o->kind == OP_FAIL || o->kind == OP_RELEASE;
+        free(o);
+        if (last) {
+            chan **pp = chan_slot(w, c->key);
+            if (*pp == c) *pp = c->next;
+            w->nchans--;
+            free(c); /* nothing can follow the last op: the channel was closed */
+            return wake;
+        }
+    }
+}
+
+static void *writer_main(void *arg) {
+    writers_t *w = ((void **)arg)[0];
+    writer *self = ((void **)arg)[1];
+    free(arg);
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        chan *c = self->job;
+        self->job = NULL;
+        if (c && run_chan(w, c) && w->done_tsfn) {
+            /* Called with the lock held: the finalizer releases the
+             * function only after every writer ended. */
+            napi_call_threadsafe_function(w->done_tsfn, NULL, napi_tsfn_nonblocking);
+        }
+        if (w->stopping) break;
+        self->next = w->idle;
+        w->idle = self;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 5;
+        while (!self->job && !w->stopping)
+            if (pthread_cond_timedwait(&self->cond, &w->lock, &ts) == ETIMEDOUT) break;
+        if (!self->job) {
+            for (writer **pp = &w->idle; *pp; pp = &(*pp)->next)
+                if (*pp == self) {
+                    *pp = self->next;
+                    break;
+                }
+            break;
+        }
+    }
+    w->nwriters--;
+    pthread_cond_broadcast(&w->exited);
+    pthread_mutex_unlock(&w->lock);
+    pthread_cond_destroy(&self->cond);
+    free(self);
+    return NULL;
+}
+
+/* Gives channel c to an idle writer or a new one (lock held). */
+static int writer_for(writers_t *w, chan *c) {
+    if (w->idle) {
+        writer *t = w->idle;
+        w->idle = t->next;
+        t->job = c;
+        pthread_cond_signal(&t->cond);
+        return 0;
+    }
+    writer *t = calloc(1, sizeof *t);
+    void **arg = malloc(2 * sizeof *arg);
+    if (!t || !arg) {
+        free(t);
+        free(arg);
+        return -1;
+    }
+    pthread_cond_init(&t->cond, NULL);
+    t->job = c;
+    arg[0] = w;
+    arg[1] = t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, 1 << 20);
+    pthread_t th;
+    int e = pthread_create(&th, &at, writer_main, arg);
+    pthread_attr_destroy(&at);
+    if (e != 0) {
+        pthread_cond_destroy(&t->cond);
+        free(t);
+        free(arg);
+        return -1;
+    }
+    w->nwriters++;
+    return 0;
+}
+
+/* Queues o on the channel of key (created unless create is 0). last: o is
+ * the channel's last op. Returns SPIKARD_OK (o is the channel's), or a code
+ * (o was freed): ESTATE for a channel that was closed or does not exist,
+ * EINTERNAL when no thread could be started. *bytes, when not NULL,
+ * receives the bytes queued, or the stream's failure code. */
+static int chan_push(writers_t *w, uint64_t key, op *o, int create, int last, int64_t *bytes) {
+    pthread_mutex_lock(&w->lock);
+    chan **pp = chan_slot(w, key);
+    chan *c = *pp;
+    if (!c && create) {
+        c = calloc(1, sizeof *c);
+        if (c) {
+            c->key = key;
+            *pp = c;
+            w->nchans++;
+        }
+    }
+    if (!c || c->closed) {
+        pthread_mutex_unlock(&w->lock);
+        free(o);
+        return c || create ? SPIKARD_ESTATE : SPIKARD_OK;
+    }
+    if (o->kind == OP_WRITE && c->rc < 0) {
+        if (bytes) *bytes = c->rc;
+        pthread_mutex_unlock(&w->lock);
+        free(o);
+        return SPIKARD_OK;
+    }
+    if (last) c->closed = 1;
+    if (c->tail) c->tail->next = o;
+    else c->head = o;
+    c->tail = o;
+    c->bytes += o->total;
+    if (bytes) *bytes = (int64_t)c->bytes;
+    int rc = SPIKARD_OK;
+    if (!c->busy) {
+        c->busy = 1;
+        if (writer_for(w, c) != 0) {
+            rc = SPIKARD_EINTERNAL;
+            c->busy = 0;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* An op holding n arguments (strings as UTF-8, Buffers / TypedArrays /
+ * ArrayBuffers as bytes, undefined / null as nothing); NULL with a
+ * TypeError thrown for anything else. */
+static op *op_from(napi_env env, addon_t *ad, int kind, const napi_value *vals, int n) {
+    size_t lens[4] = {0};
+    const char *bytes[4] = {0};
+    int isstr[4] = {0};
+    for (int i = 0; i < n; i++) {
+        napi_valuetype t = napi_undefined;
+        napi_typeof(env, vals[i], &t);
+        if (t == napi_string) {
+            isstr[i] = 1;
+            if (napi_get_value_string_utf8(env, vals[i], NULL, 0, &lens[i]) != napi_ok) return NULL;
+        } else if (body_bytes(env, ad, vals[i], &bytes[i], &lens[i]) != 0) {
+            napi_throw_type_error(env, NULL, "spikard: a message, chunk or event field must be a string, a Buffer or a TypedArray");
+            return NULL;
+        }
+    }
+    op *o = op_new(kind, lens, n);
+    if (!o) {
+        napi_throw_error(env, NULL, "spikard: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        char *dst = op_str(o, i);
+        size_t got;
+        if (isstr[i]) napi_get_value_string_utf8(env, vals[i], dst, lens[i] + 1, &got);
+        else if (lens[i]) memcpy(dst, bytes[i], lens[i]);
+    }
+    return o;
+}
+
+static napi_value ret_double(napi_env env, double d) {
+    napi_value r;
+    napi_create_double(env, d, &r);
+    return r;
+}
+
+/* How a queued call reads its arguments: the handle at 0, nstr strings
+ * from str_at, a number at n_at (if > 0), the ticket at ticket_at (may be
+ * absent). */
+typedef struct {
+    int kind, ws, str_at, nstr, n_at, ticket_at, last;
+} call_layout;
+
+/* The calls JavaScript queues (see the module's properties):
+ *   streamFlush(stream, ticket): reports once what was written before
+ *     reached the library (or the stream's failure);
+ *   sseSend(stream, event, data, id, comment, retryMs, ticket);
+ *   streamEnd(stream, ticket), streamFail(stream, message, ticket);
+ *   wsSend(conn, opcode, data, ticket), wsClose(conn, code, reason, ticket);
+ *   wsRelease(conn): the connection is over (after its close event). */
+static const call_layout L_FLUSH = {OP_FLUSH, 0, 1, 0, 0, 1, 0};
+static const call_layout L_SSE = {OP_SSE, 0, 1, 4, 5, 6, 0};
+static const call_layout L_END = {OP_END, 0, 1, 0, 0, 1, 1};
+static const call_layout L_FAIL = {OP_FAIL, 0, 1, 1, 0, 2, 1};
+static const call_layout L_WS_SEND = {OP_WS_SEND, 1, 2, 1, 1, 3, 0};
+static const call_layout L_WS_CLOSE = {OP_WS_CLOSE, 1, 2, 1, 1, 3, 0};
+static const call_layout L_WS_RELEASE = {OP_RELEASE, 1, 1, 0, 0, 1, 1};
+
+/* Queues one call (its layout is the function's data); returns the code. */
+static napi_value js_queue(napi_env env, napi_callback_info info) {
+    size_t argc = 8;
+    napi_value argv[8];
+    void *data;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, &data));
+    const call_layout *l = data;
+    addon_t *ad = get_addon(env);
+    double h, ticket = 0;
+    int64_t n = 0;
+    if (argc < (size_t)l->ticket_at || napi_get_value_double(env, argv[0], &h) != napi_ok ||
+        (l->n_at > 0 && napi_get_value_int64(env, argv[l->n_at], &n) != napi_ok)) {
+        napi_throw_type_error(env, NULL, "spikard: bad arguments to a stream or WebSocket call");
+        return NULL;
+    }
+    if (argc > (size_t)l->ticket_at) napi_get_value_double(env, argv[l->ticket_at], &ticket);
+    op *o = op_from(env, ad, l->kind, argv + l->str_at, l->nstr);
+    if (!o) return NULL;
+    o->n = n;
+    o->ticket = ticket;
+    uint64_t key = l->ws ? KEY_WS((uint64_t)h) : KEY_STREAM((uint64_t)h);
+    return ret_double(env, chan_push(&ad->w, key, o, l->kind != OP_RELEASE, l->last, NULL));
+}
+
+/* streamBegin(token, status, headers) -> the stream handle (> 0) or a
+ * code (< 0; the request stays open after SPIKARD_EINVAL). Answers the
+ * request: read its fields before. */
+static napi_value js_stream_begin(napi_env env, napi_callback_info info) {
+    size_t argc = 3;
+    napi_value argv[3];
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    addon_t *ad = get_addon(env);
+    double tok;
+    int32_t status;
+    if (argc < 3 || napi_get_value_double(env, argv[0], &tok) != napi_ok ||
+        napi_get_value_int32(env, argv[1], &status) != napi_ok) {
+        napi_throw_type_error(env, NULL, "streamBegin(token, status, headers)");
+        return NULL;
+    }
+    slot_t *s = slot_get(ad, tok);
+    if (!s) return ret_double(env, SPIKARD_ESTATE);
+    const char *h = NULL;
+    size_t hl = 0;
+    napi_valuetype t = napi_undefined;
+    napi_typeof(env, argv[2], &t);
+    if (t == napi_string) {
+        ssize_t n = utf8_into(env, argv[2], &ad->hscratch, &ad->hscratch_cap);
+        if (n < 0) return NULL;
+        h = ad->hscratch;
+        hl = (size_t)n;
+    }
+    uint64_t sid = 0;
+    int rc = spikard_stream_begin(s->req.id, status, h, hl, &sid);
+    if (rc != SPIKARD_EINVAL) slot_close(ad, s);
+    return ret_double(env, rc == SPIKARD_OK ? (double)sid : rc);
+}
+
+/* streamWrite(stream, chunk) -> bytes queued (>= 0), or the code of the
+ * stream's failure (< 0: the client went away...; stop and end it). */
+static napi_value js_stream_write(napi_env env, napi_callback_info info) {
+    size_t argc = 2;
+    napi_value argv[2];
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    addon_t *ad = get_addon(env);
+    double h;
+    if (argc < 2 || napi_get_value_double(env, argv[0], &h) != napi_ok) {
+        napi_throw_type_error(env, NULL, "streamWrite(stream, chunk)");
+        return NULL;
+    }
+    op *o = op_from(env, ad, OP_WRITE, argv + 1, 1);
+    if (!o) return NULL;
+    int64_t q = 0;
+    int rc = chan_push(&ad->w, KEY_STREAM((uint64_t)h), o, 1, 0, &q);
+    return ret_double(env, rc != SPIKARD_OK ? rc : (double)q);
+}
+
+/* For a WebSocket event whose connection still has sends queued: queues
+ * the event's answer behind them and returns 1 (the request is then the
+ * writer's); 0 when it can be answered now; -1 with an exception. */
+static int finish_later(napi_env env, addon_t *ad, slot_t *s, int how, int status, const napi_value *vals, int n) {
+    if (s->req.kind == SPIKARD_KIND_HTTP || s->req.conn == 0) return 0;
+    writers_t *w = &ad->w;
+    uint64_t key = KEY_WS(s->req.conn);
+    pthread_mutex_lock(&w->lock);
+    chan *c = *chan_slot(w, key);
+    int busy = c && c->busy;
+    pthread_mutex_unlock(&w->lock);
+    if (!busy) return 0;
+    op *o = op_from(env, ad, OP_FINISH, vals, n);
+    if (!o) return -1;
+    o->n = how;
+    o->n2 = status;
+    o->req = s->req.id;
+    if (chan_push(w, key, o, 0, 0, NULL) != SPIKARD_OK) return 0;
+    slot_close(ad, s);
+    return 1;
+}
+
+/* The main thread's side of the results: onDone([ticket, code, message, ...]). */
+static void on_done(napi_env env, napi_value js_cb, void *context, void *data) {
+    addon_t *ad = context;
+    if (env == NULL) return;
+    writers_t *w = &ad->w;
+    pthread_mutex_lock(&w->lock);
+    done *d = w->done_head;
+    w->done_head = w->done_tail = NULL;
+    w->done_signalled = 0;
+    pthread_mutex_unlock(&w->lock);
+    if (!d) return;
+    napi_handle_scope hs;
+    napi_open_handle_scope(env, &hs);
+    napi_value arr, v, undef, resource, ret;
+    napi_get_undefined(env, &undef);
+    napi_create_array(env, &arr);
+    uint32_t i = 0;
+    while (d) {
+        done *next = d->next;
+        napi_create_double(env, d->ticket, &v);
+        napi_set_element(env, arr, i++, v);
+        napi_create_int32(env, d->rc, &v);
+        napi_set_element(env, arr, i++, v);
+        if (d->msg) napi_create_string_utf8(env, d->msg, NAPI_AUTO_LENGTH, &v);
+        else v = undef;
+        napi_set_element(env, arr, i++, v);
+        free(d->msg);
+        free(d);
+        d = next;
+    }
+    napi_callback_scope cs;
+    napi_get_reference_value(env, w->done_resource, &resource);
+    napi_open_callback_scope(env, resource, w->done_actx, &cs);
+    if (napi_call_function(env, undef, js_cb, 1, &arr, &ret) != napi_ok) {
+        bool pending = false;
+        napi_value exc;
+        napi_is_exception_pending(env, &pending);
+        if (pending) napi_get_and_clear_last_exception(env, &exc);
+        fprintf(stderr, "spikard: internal error in the stream results callback\n");
+    }
+    napi_close_callback_scope(env, cs);
+    napi_close_handle_scope(env, hs);
+}
+
+/* liveInit(onDone): where results go (once per environment). */
+static napi_value js_live_init(napi_env env, napi_callback_info info) {
+    size_t argc = 1;
+    napi_value argv[1], name, resource;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    addon_t *ad = get_addon(env);
+    writers_t *w = &ad->w;
+    if (w->done_tsfn) return NULL;
+    CHECK(napi_create_string_utf8(env, "spikard.streams", NAPI_AUTO_LENGTH, &name));
+    CHECK(napi_create_object(env, &resource));
+    CHECK(napi_create_reference(env, resource, 1, &w->done_resource));
+    CHECK(napi_async_init(env, resource, name, &w->done_actx));
+    napi_threadsafe_function f;
+    CHECK(napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL, ad, on_done, &f));
+    /* Never keeps the process alive by itself: while an app listens, its
+     * dispatch does. */
+    CHECK(napi_unref_threadsafe_function(env, f));
+    pthread_mutex_lock(&w->lock);
+    w->done_tsfn = f;
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* openChannels() -> [streams and connections with queued calls, writer threads] (tests). */
+static napi_value js_open_channels(napi_env env, napi_callback_info info) {
+    writers_t *w = &get_addon(env)->w;
+    napi_value r;
+    CHECK(napi_create_array_with_length(env, 2, &r));
+    pthread_mutex_lock(&w->lock);
+    double xs[2] = {w->nchans, w->nwriters};
+    pthread_mutex_unlock(&w->lock);
+    for (uint32_t i = 0; i < 2; i++) CHECK(napi_set_element(env, r, i, ret_double(env, xs[i])));
+    return r;
+}
+
+/* Stops the writers (after the apps were freed, so no call blocks), then
+ * the results function. */
+static void writers_stop(writers_t *w) {
+    pthread_mutex_lock(&w->lock);
+    w->stopping = 1;
+    for (writer *t = w->idle; t; t = t->next) pthread_cond_signal(&t->cond);
+    while (w->nwriters > 0) pthread_cond_wait(&w->exited, &w->lock);
+    for (int b = 0; b < CHAN_BUCKETS; b++) {
+        while (w->buckets[b]) {
+            chan *c = w->buckets[b];
+            w->buckets[b] = c->next;
+            while (c->head) {
+                op *o = c->head;
+                c->head = o->next;
+                free(o);
+            }
+            free(c);
+        }
+    }
+    while (w->done_head) {
+        done *d = w->done_head;
+        w->done_head = d->next;
+        free(d->msg);
+        free(d);
+    }
+    napi_threadsafe_function f = w->done_tsfn;
+    w->done_tsfn = NULL;
+    pthread_mutex_unlock(&w->lock);
+    if (f) napi_release_threadsafe_function(f, napi_tsfn_abort);
 }
 
 /* ---- exported functions ------------------------------------------------ */
@@ -884,6 +1480,9 @@ static napi_value js_respond(napi_env env, napi_callback_info info) {
         CHECK(napi_create_int32(env, SPIKARD_ESTATE, &r));
         return r;
     }
+    int later = finish_later(env, ad, s, FIN_RESPOND, status, argv + 2, 2);
+    if (later < 0) return NULL;
+    if (later) return ret_double(env, SPIKARD_OK);
     const char *h = NULL;
     size_t hl = 0;
     napi_valuetype t = napi_undefined;
@@ -919,6 +1518,9 @@ static napi_value js_respond_error(napi_env env, napi_callback_info info) {
         CHECK(napi_create_int32(env, SPIKARD_ESTATE, &r));
         return r;
     }
+    int later = finish_later(env, ad, s, FIN_ERROR, 0, argv + 1, 1);
+    if (later < 0) return NULL;
+    if (later) return ret_double(env, SPIKARD_OK);
     const char *msg = NULL;
     napi_valuetype t = napi_undefined;
     if (argc > 1) napi_typeof(env, argv[1], &t);
@@ -947,6 +1549,9 @@ static napi_value js_continue(napi_env env, napi_callback_info info) {
         CHECK(napi_create_int32(env, SPIKARD_ESTATE, &r));
         return r;
     }
+    int later = finish_later(env, ad, s, FIN_CONTINUE, 0, argv + 1, 1);
+    if (later < 0) return NULL;
+    if (later) return ret_double(env, SPIKARD_OK);
     const char *c = NULL;
     size_t cl = 0;
     napi_valuetype t = napi_undefined;
@@ -1128,6 +1733,9 @@ static napi_value js_open_requests(napi_env env, napi_callback_info info) {
 static void addon_finalize(napi_env env, void *data, void *hint) {
     addon_t *ad = data;
     while (ad->apps) app_release(NULL, ad, ad->apps);
+    writers_stop(&ad->w);
+    pthread_mutex_destroy(&ad->w.lock);
+    pthread_cond_destroy(&ad->w.exited);
     free(ad->slots);
     free(ad->scratch);
     free(ad->hscratch);
@@ -1146,6 +1754,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     addon_t *ad = calloc(1, sizeof *ad);
     if (!ad) return NULL;
     ad->free_head = -1;
+    pthread_mutex_init(&ad->w.lock, NULL);
+    pthread_cond_init(&ad->w.exited, NULL);
     napi_set_instance_data(env, ad, addon_finalize, NULL);
     napi_property_descriptor props[] = {
         {"abiVersion", NULL, js_abi_version, NULL, NULL, NULL, napi_default, NULL},
@@ -1165,6 +1775,17 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
         {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
         {"signalsOnStack", NULL, js_signals_on_stack, NULL, NULL, NULL, napi_default, NULL},
         {"benchValues", NULL, js_bench_values, NULL, NULL, NULL, napi_default, NULL},
+        {"liveInit", NULL, js_live_init, NULL, NULL, NULL, napi_default, NULL},
+        {"streamBegin", NULL, js_stream_begin, NULL, NULL, NULL, napi_default, NULL},
+        {"streamWrite", NULL, js_stream_write, NULL, NULL, NULL, napi_default, NULL},
+        {"streamFlush", NULL, js_queue, NULL, NULL, NULL, napi_default, (void *)&L_FLUSH},
+        {"sseSend", NULL, js_queue, NULL, NULL, NULL, napi_default, (void *)&L_SSE},
+        {"streamEnd", NULL, js_queue, NULL, NULL, NULL, napi_default, (void *)&L_END},
+        {"streamFail", NULL, js_queue, NULL, NULL, NULL, napi_default, (void *)&L_FAIL},
+        {"wsSend", NULL, js_queue, NULL, NULL, NULL, napi_default, (void *)&L_WS_SEND},
+        {"wsClose", NULL, js_queue, NULL, NULL, NULL, napi_default, (void *)&L_WS_CLOSE},
+        {"wsRelease", NULL, js_queue, NULL, NULL, NULL, napi_default, (void *)&L_WS_RELEASE},
+        {"openChannels", NULL, js_open_channels, NULL, NULL, NULL, napi_default, NULL},
     };
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
     return exports;

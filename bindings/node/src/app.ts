@@ -8,7 +8,8 @@ import { native, guardSignals, OK, EINVAL } from './native';
 import { HttpError, defaultTitle } from './errors';
 import { SpikardRequest, Reply, headerLine, type TaskRunner, type Values } from './request';
 import { toJSONSchema, paramGroup, SchemaError, type SchemaInput, type JSONSchema, type ParamGroup } from './schema';
-import type { Handler, RouteOptions } from './types';
+import { isStreamSource, pump, responseBody, WebSocketHub, type StreamSource, type WebSocketHandlers } from './live';
+import type { Handler, RouteOptions, Infer, WebSocketRouteOptions } from './types';
 
 /** How requests reach JavaScript (see README, "Dispatch"). */
 export type DispatchMode = 'poll' | 'callback';
@@ -116,11 +117,15 @@ const K_ROUTE = 0; // a route handler: nothing returned -> 204
 const K_HOOK = 1; // a hook: nothing returned -> continue
 const K_FACTORY = 2; // a factory: the value -> 200 JSON; cleanup calls go to its cleanup
 const K_GENERIC = 3; // bound with handle(): decided per invocation by values.call
+const K_WS = 4; // a WebSocket route's callbacks: every invocation is a connection event
+
+type AnyWebSocketHandlers = WebSocketHandlers<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 interface Registered {
   fn: AnyHandler;
   kind: number;
   cleanup?: FactoryOptions['cleanup'];
+  ws?: AnyWebSocketHandlers;
 }
 
 /** @internal one bound handler name. */
@@ -130,7 +135,14 @@ export interface Bound {
   arity: number;
   kind: number;
   cleanup?: FactoryOptions['cleanup'];
+  ws?: AnyWebSocketHandlers;
+  /** The name answers an event-stream route: a stream source answers events. */
+  sse: boolean;
 }
+
+const notAHandler: AnyHandler = () => {
+  throw new Error('spikard: an HTTP request reached WebSocket callbacks');
+};
 
 const JSON_CT = 'Content-Type: application/json\n';
 const TEXT_CT = 'Content-Type: text/plain; charset=utf-8\n';
@@ -163,6 +175,7 @@ export class Spikard {
   #unguard: (() => void) | undefined;
   #tasks = 0;
   #tasksIdle: (() => void)[] = [];
+  readonly #hub = new WebSocketHub({ schedule: (task) => this._runTasks([task]) });
 
   constructor(options: SpikardOptions = {}) {
     this.#opts = options;
@@ -187,6 +200,45 @@ export class Spikard {
     if (typeof fn !== 'function') throw new TypeError(`handle(${name}): the handler must be a function`);
     this.#assertNotStarted('handle');
     this.#handlers.set(name, { fn, kind: K_GENERIC });
+    return this;
+  }
+
+  /**
+   * Binds a handler name that a WebSocket route of the configuration
+   * document uses (a route with a "websocket" member) to its callbacks.
+   */
+  handleWebSocket(name: string, handlers: WebSocketHandlers): this {
+    this.#assertNotStarted('handleWebSocket');
+    this.#handlers.set(name, { fn: notAHandler, kind: K_WS, ws: checkWebSocketHandlers(name, handlers) });
+    return this;
+  }
+
+  /**
+   * Adds a WebSocket route: GET path upgrades (the core does the handshake,
+   * subprotocols, origins, limits, pings, message validation), then
+   * onOpen / onMessage / onClose run for each connection's events.
+   *
+   *   app.ws('/chat/:room', { params: z.object({ room: z.string() }) }, {
+   *     onOpen(ws) { ws.sendJson({ joined: ws.params.room }); },
+   *     onMessage(ws, msg) { return msg; },                       // echo
+   *   });
+   */
+  ws<PS extends SchemaInput | undefined = undefined, QS extends SchemaInput | undefined = undefined, HS extends SchemaInput | undefined = undefined, CS extends SchemaInput | undefined = undefined>(
+    path: string,
+    options: WebSocketRouteOptions<PS, QS, HS, CS>,
+    handlers: WebSocketHandlers<Infer<PS, Record<string, string>>, Infer<QS, Record<string, unknown>>>,
+  ): this;
+  ws(path: string, handlers: WebSocketHandlers): this;
+  ws(path: string, a: unknown, b?: unknown): this {
+    const [options, handlers] = b === undefined ? [{} as WebSocketRouteOptions, a as WebSocketHandlers] : [a as WebSocketRouteOptions, b as WebSocketHandlers];
+    this.#assertNotStarted('ws');
+    const name = `WS ${path}`;
+    if (this.#handlers.has(name)) throw new Error(`${name} is declared twice`);
+    const o = options ?? {};
+    const doc = routeDocument('GET', path, o as RouteOptions, name);
+    doc.websocket = websocketMember(o, `WS ${path}`);
+    this.#routes.push(doc);
+    this.#handlers.set(name, { fn: notAHandler, kind: K_WS, ws: checkWebSocketHandlers(name, handlers) });
     return this;
   }
 
@@ -387,9 +439,18 @@ export class Spikard {
     for (const n of names) {
       if (!this.#handlers.has(n)) throw new Error(`the document uses handler "${n}": bind it with app.handle("${n}", fn)`);
     }
+    const [wsNames, sseNames] = liveNames(doc);
     const bound: Bound[] = [];
     for (const [name, reg] of this.#handlers) {
-      if (names.has(name)) bound.push({ name, fn: reg.fn, arity: reg.fn.length, kind: reg.kind, cleanup: reg.cleanup });
+      if (!names.has(name)) continue;
+      if (wsNames.has(name) !== (reg.kind === K_WS)) {
+        throw new Error(
+          wsNames.has(name)
+            ? `handler "${name}" answers a WebSocket route: bind it with app.handleWebSocket("${name}", { onOpen, onMessage, onClose })`
+            : `handler "${name}" is bound to WebSocket callbacks, but no WebSocket route uses it (a route with a "websocket" member)`,
+        );
+      }
+      bound.push({ name, fn: reg.fn, arity: reg.fn.length, kind: reg.kind, cleanup: reg.cleanup, ws: reg.ws, sse: sseNames.has(name) });
     }
     this.#bound = bound;
     let mode = (this.#opts.dispatch ?? process.env.SPIKARD_NODE_DISPATCH ?? 'poll') === 'callback' ? 1 : 0;
@@ -503,11 +564,16 @@ export class Spikard {
 
   // ---- the request path ------------------------------------------------
 
-  /** Called by the addon for every request, on the main thread. */
-  readonly #dispatch = (token: number, tag: number, values: string | Values | undefined): void => {
+  /** Called by the addon for every request (and WebSocket event: kind, conn), on the main thread. */
+  readonly #dispatch = (token: number, tag: number, values: string | Values | undefined, kind?: number, conn?: number): void => {
     const b = this.#bound[tag]!;
+    if (kind !== undefined) {
+      if (b.ws) this.#hub.event(b.ws, token, values, kind, conn!);
+      else native.respondError(token, `spikard: a WebSocket event reached handler ${b.name}, which is not bound with handleWebSocket`);
+      return;
+    }
     const reply = b.arity > 1 || b.kind === K_HOOK || b.kind === K_GENERIC ? new Reply() : undefined;
-    const ctx = new Answer(this, token, reply, b.kind);
+    const ctx = new Answer(this, token, reply, b.kind, b.sse);
     const req = new SpikardRequest(token, values, ctx);
     ctx.req = req;
     let out: unknown;
@@ -589,6 +655,7 @@ class Answer implements TaskRunner {
     readonly token: number,
     readonly reply: Reply | undefined,
     readonly kind: number,
+    readonly sse = false,
   ) {
     if (reply) {
       reply._send = (v) => this.send(v, true);
@@ -649,6 +716,10 @@ class Answer implements TaskRunner {
         }
       }
       value = r.body;
+    }
+    if (this.kind !== K_FACTORY && isStreamSource(value)) {
+      this.stream(status || 200, headers, type, value);
+      return;
     }
     if (value === undefined) {
       defType = '';
@@ -721,21 +792,55 @@ class Answer implements TaskRunner {
 
   async sendResponse(res: Response): Promise<void> {
     let headers = '';
+    let type: string | undefined;
     res.headers.forEach((v, k) => {
-      if (k !== 'set-cookie') headers += `${k}: ${v}\n`; // Headers refuses CR / LF itself
+      if (k === 'content-type') type = v;
+      else if (k !== 'set-cookie') headers += `${k}: ${v}\n`; // Headers refuses CR / LF itself
     });
     for (const c of res.headers.getSetCookie()) headers += `Set-Cookie: ${c}\n`;
-    let body: ArrayBuffer | undefined;
+    let body: Uint8Array | AsyncIterable<Uint8Array> | undefined;
     try {
-      body = res.body ? await res.arrayBuffer() : undefined;
+      body = res.body ? await responseBody(res.body) : undefined;
     } catch (e) {
       this.done = false;
       this.fail(e);
       return;
     }
+    if (body !== undefined && !(body instanceof Uint8Array)) {
+      this.stream(res.status, headers, type, body, false);
+      return;
+    }
+    if (type !== undefined) headers = `Content-Type: ${type}\n${headers}`;
     const rc = native.respond(this.token, res.status, headers, body);
     if (rc !== OK) this.refused(rc, res.status, headers);
     this.flushTasks();
+  }
+
+  /**
+   * Answers with a stream: the status and headers now, then what the
+   * source produces, chunk by chunk (or event by event on an event-stream
+   * route, or with Content-Type text/event-stream). Background tasks run
+   * after the stream ended.
+   */
+  stream(status: number, headers: string, type: string | undefined, source: StreamSource<unknown>, events?: boolean): void {
+    this.done = true;
+    if (this.reply) this.reply._sent = true;
+    const ev = events ?? (this.sse || (type !== undefined && /^\s*text\/event-stream/i.test(type)));
+    if (type === undefined && !ev) type = 'application/octet-stream';
+    if (type !== undefined) headers = `Content-Type: ${type}\n${headers}`;
+    this.req?._detach(); // its fields stay readable while the stream runs
+    const sid = native.streamBegin(this.token, status, headers);
+    if (sid < 0) {
+      this.refused(sid, status, headers);
+      const it = source as { return?: () => unknown };
+      try {
+        void Promise.resolve(typeof it.return === 'function' ? it.return() : undefined).catch(() => undefined);
+      } catch {
+        // nothing was produced yet
+      }
+      return;
+    }
+    void pump(sid, source, ev).then(() => this.flushTasks());
   }
 
   refused(rc: number, status: number, headers: string): void {
@@ -857,7 +962,54 @@ function routeDocument(method: string, path: string, o: RouteOptions, handler: s
   if (o.description !== undefined) r.description = o.description;
   if (o.tags !== undefined) r.tags = o.tags;
   if (o.inject !== undefined) r.handler_dependencies = o.inject;
+  if (o.sse !== undefined && o.sse !== false) {
+    const s = o.sse === true ? {} : o.sse;
+    const m: Record<string, unknown> = {};
+    if (s.eventSchema !== undefined) m.event_schema = toJSONSchema(s.eventSchema, `${where} sse.eventSchema`);
+    if (s.keepAliveMs !== undefined) m.keep_alive_ms = s.keepAliveMs;
+    if (s.retryMs !== undefined) m.retry_ms = s.retryMs;
+    r.sse = m;
+  }
   return r;
+}
+
+/** WebSocket route options -> members of the document's "websocket" (the schema aside). */
+const WEBSOCKET_MEMBERS: [keyof WebSocketRouteOptions, string][] = [
+  ['onInvalid', 'on_invalid'],
+  ['subprotocols', 'subprotocols'],
+  ['maxMessageBytes', 'max_message_bytes'],
+  ['pingIntervalMs', 'ping_interval_ms'],
+  ['pongTimeoutMs', 'pong_timeout_ms'],
+  ['allowedOrigins', 'allowed_origins'],
+  ['compression', 'compression'],
+];
+
+/** The document's "websocket" member of a WebSocket route. */
+function websocketMember(o: WebSocketRouteOptions, where: string): Record<string, unknown> {
+  const m: Record<string, unknown> = {};
+  if (o.messageSchema !== undefined) m.message_schema = toJSONSchema(o.messageSchema, `${where} messageSchema`);
+  for (const [k, member] of WEBSOCKET_MEMBERS) if (o[k] !== undefined) m[member] = o[k];
+  return m;
+}
+
+function checkWebSocketHandlers(name: string, h: WebSocketHandlers): AnyWebSocketHandlers {
+  if (h === null || typeof h !== 'object') throw new TypeError(`${name}: WebSocket callbacks are an object { onOpen, onMessage, onClose }`);
+  for (const k of ['onOpen', 'onMessage', 'onClose'] as const) {
+    if (h[k] !== undefined && typeof h[k] !== 'function') throw new TypeError(`${name}: ${k} must be a function`);
+  }
+  return h as AnyWebSocketHandlers;
+}
+
+/** The handler names of the document's WebSocket routes and event-stream routes. */
+function liveNames(doc: Record<string, unknown>): [Set<string>, Set<string>] {
+  const ws = new Set<string>();
+  const sse = new Set<string>();
+  for (const r of (doc.routes as Record<string, unknown>[] | undefined) ?? []) {
+    if (typeof r.handler !== 'string') continue;
+    if (r.websocket !== undefined && r.websocket !== null) ws.add(r.handler);
+    if (r.sse !== undefined && r.sse !== null) sse.add(r.handler);
+  }
+  return [ws, sse];
 }
 
 export { SchemaError };

@@ -80,3 +80,34 @@ const titles: Record<number, string> = {
 export function defaultTitle(status: number): string {
   return titles[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
 }
+
+/**
+ * Thrown into an event stream's generator, at the `yield` of an event that
+ * the route's `sse.eventSchema` rejects: the event was not sent. Catch it to
+ * go on with the next event; left uncaught it ends the generator and the
+ * stream is cut off as for any other error.
+ */
+export class SSEEventError extends Error {
+  readonly code = 'SPIKARD_EINVAL';
+  readonly errno = -1;
+  constructor(message: string) {
+    super(message);
+    this.name = 'SSEEventError';
+  }
+}
+
+/**
+ * A WebSocket send or close the core refused: `code` SPIKARD_ECLOSED when the
+ * connection is closing or closed, SPIKARD_EINVAL for a bad close code or
+ * reason.
+ */
+export class WebSocketError extends Error implements SpikardError {
+  readonly code: string;
+  readonly errno: number;
+  constructor(code: string, errno: number, message: string) {
+    super(message);
+    this.name = 'WebSocketError';
+    this.code = code;
+    this.errno = errno;
+  }
+}

@@ -12,10 +12,12 @@ export { Spikard, SchemaError } from './app';
 export type { SpikardOptions, ListenOptions, CloseOptions, InjectOptions, InjectResponse, DispatchMode, HookPhase, Hook, HookOptions, Factory, FactoryOptions } from './app';
 export { SpikardRequest, Reply } from './request';
 export type { IncomingHeaders, Values, CookieOptions, CallInfo } from './request';
-export { HttpError } from './errors';
+export { HttpError, SSEEventError, WebSocketError } from './errors';
+export { WebSocketConnection } from './live';
+export type { SSEEvent, StreamChunk, StreamSource, WebSocketHandlers, WebSocketMessage, WebSocketData } from './live';
 export type { SpikardError } from './errors';
 export type { JSONSchema, SchemaInput, StandardJSONSchemaLike } from './schema';
-export type { Infer, InferInput, Handler, HandlerResult, ResponseLike, RouteOptions, RouteHook } from './types';
+export type { Infer, InferInput, Handler, HandlerResult, ResponseLike, RouteOptions, RouteHook, SSEOptions, WebSocketRouteOptions } from './types';
 
 /** The version of the loaded libspikard ("MAJOR.MINOR.PATCH"). */
 export const libraryVersion: string = native.version();

@@ -13,7 +13,7 @@ export interface Native {
   listen(app: number, host: string, port: number): number;
   shutdown(app: number, timeoutMs: number): Promise<number>;
   free(app: number): void;
-  respond(token: number, status: number, headers: string | undefined, body: string | Uint8Array | ArrayBuffer | undefined): number;
+  respond(token: number, status: number, headers: string | undefined, body: Chunk | undefined): number;
   respondError(token: number, message: string | undefined): number;
   continueRequest(token: number, changes: string | undefined): number;
   openapi(app: number): string;
@@ -22,9 +22,27 @@ export interface Native {
   signalsOnStack(): number;
   /** [wake-ups, batches, requests] dispatched so far (benchmarks). */
   stats(): [number, number, number];
+  /** Where the results of queued stream / WebSocket calls go: onDone([ticket, code, message, ...]). */
+  liveInit(onDone: (results: (number | string | undefined)[]) => void): void;
+  /** The stream handle (> 0), or a code (< 0). */
+  streamBegin(token: number, status: number, headers: string): number;
+  /** Bytes queued (>= 0), or the stream's failure code (< 0). */
+  streamWrite(stream: number, chunk: Chunk): number;
+  streamFlush(stream: number, ticket: number): number;
+  sseSend(stream: number, event: string | undefined, data: Chunk | undefined, id: string | undefined, comment: string | undefined, retryMs: number, ticket: number): number;
+  streamEnd(stream: number, ticket: number): number;
+  streamFail(stream: number, message: string, ticket: number): number;
+  wsSend(conn: number, opcode: number, data: Chunk, ticket: number): number;
+  wsClose(conn: number, code: number, reason: string, ticket: number): number;
+  wsRelease(conn: number): number;
+  /** [channels with queued calls, writer threads] (tests). */
+  openChannels(): [number, number];
   /** bench/dispatch.mjs only. */
   benchValues(fn: (token: number, tag: number, values: unknown) => void, valuesJSON: string, n: number, asObjects: boolean): number;
 }
+
+/** Bytes the addon takes: a string is sent as UTF-8. */
+export type Chunk = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
 /** field(token, which) selectors (src/addon.c). */
 export const F_METHOD = 0;
@@ -42,6 +60,25 @@ export const EINVAL = -1;
 export const ESTATE = -6;
 export const ETIMEOUT = -5;
 export const ECLOSED = -8;
+
+/** spikard_request.kind of WebSocket events (include/spikard.h). */
+export const KIND_WS_MESSAGE = 1;
+export const KIND_WS_CLOSE = 2;
+export const KIND_WS_OPEN = 4;
+
+const CODE_NAMES: Record<number, string> = {
+  [-1]: 'SPIKARD_EINVAL',
+  [-2]: 'SPIKARD_EBADHANDLE',
+  [-5]: 'SPIKARD_ETIMEOUT',
+  [-6]: 'SPIKARD_ESTATE',
+  [-8]: 'SPIKARD_ECLOSED',
+  [-11]: 'SPIKARD_EINTERNAL',
+};
+
+/** The name of a result code (SPIKARD_ECLOSED...). */
+export function codeName(rc: number): string {
+  return CODE_NAMES[rc] ?? `SPIKARD_E${rc}`;
+}
 
 function load(): Native {
   const file = path.join(__dirname, '..', 'build', 'spikard.node');

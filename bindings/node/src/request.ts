@@ -88,6 +88,7 @@ export class SpikardRequest<
   #path: string | undefined;
   #method: string | undefined;
   #search: string | undefined;
+  #id: string | undefined;
   /** @internal request headers and state a hook sets. */
   _changes: Changes | undefined;
 
@@ -208,7 +209,26 @@ export class SpikardRequest<
 
   /** The request id (X-Request-ID or one the core generated). */
   get id(): string {
-    return native.field(this._token, F_REQUEST_ID) as string;
+    return (this.#id ??= native.field(this._token, F_REQUEST_ID) as string);
+  }
+
+  /** The Last-Event-ID header: the id of the last event a reconnecting event-stream client saw. */
+  get lastEventId(): string | undefined {
+    return this.header('last-event-id');
+  }
+
+  /**
+   * @internal Reads every raw field now, before the request is answered
+   * with a stream or a WebSocket event finishes: they stay readable after.
+   */
+  _detach(): void {
+    void this.method;
+    void this.path;
+    void this.querystring;
+    void this.id;
+    void this.rawHeaders;
+    void this.rawBody;
+    void this.valuesJSON;
   }
 
   /** The header block as received ("Name: value" lines, CRLF-separated). */

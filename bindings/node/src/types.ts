@@ -3,6 +3,7 @@
 // their output type; plain JSON Schema objects give the fallback.
 import type { IncomingHeaders, SpikardRequest, Reply } from './request';
 import type { SchemaInput } from './schema';
+import type { StreamSource, StreamChunk, SSEEvent } from './live';
 
 /** The output type of a schema library object, or F for a plain JSON Schema / no schema. */
 export type Infer<S, F = unknown> = [S] extends [undefined]
@@ -41,9 +42,34 @@ export interface ResponseLike<B = unknown> {
 /**
  * What a handler may return: the body (an object or array is sent as JSON,
  * a string as text/plain, a Buffer or TypedArray as application/octet-stream,
- * undefined as 204), a {status, headers, body} object, or a WHATWG Response.
+ * undefined as 204), a {status, headers, body} object, a WHATWG Response, or
+ * a stream source (an async iterable such as an async generator, a Node
+ * Readable or a web ReadableStream; a generator), whose chunks are sent as
+ * they come, or, on an event-stream route, whose events are.
  */
-export type HandlerResult<R = unknown> = R | ResponseLike<R> | string | Uint8Array | ArrayBuffer | Response | void | null;
+export type HandlerResult<R = unknown> =
+  | R
+  | ResponseLike<R | StreamSource<StreamChunk | SSEEvent | unknown>>
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | Response
+  | StreamSource<StreamChunk | SSEEvent | unknown>
+  | void
+  | null;
+
+/** An event-stream route (`sse` option): the document's "sse" member. */
+export interface SSEOptions {
+  /**
+   * The schema of every event's data (parsed as JSON): an event that breaks
+   * it is not sent, and its yield throws an SSEEventError.
+   */
+  eventSchema?: SchemaInput;
+  /** Idle time after which a comment line keeps the connection open (default 15000 ms; negative: never). */
+  keepAliveMs?: number;
+  /** Sent first: the client's reconnection delay in milliseconds. */
+  retryMs?: number;
+}
 
 /** Route options: schemas (Zod or JSON Schema) and the route's document members. */
 export interface RouteOptions<
@@ -80,6 +106,12 @@ export interface RouteOptions<
   tags?: string[];
   /** Dependency keys the handler receives as req.deps (app.provide). */
   inject?: string[];
+  /**
+   * An event-stream route: the handler returns (or is) an async generator
+   * of events (`{ event, data, id, retry, comment }` or strings), sent as
+   * text/event-stream with keep-alive comments while idle.
+   */
+  sse?: SSEOptions | boolean;
   /** Route-level lifecycle hooks (after the app's hooks of the same phase). */
   onRequest?: RouteHook | RouteHook[];
   preValidation?: RouteHook | RouteHook[];
@@ -109,3 +141,30 @@ export type Handler<
   >,
   reply: Reply,
 ) => HandlerResult<Infer<RS, unknown>> | Promise<HandlerResult<Infer<RS, unknown>>>;
+
+/** A WebSocket route's options (app.ws): schemas of the upgrade request and the route's "websocket" member. */
+export interface WebSocketRouteOptions<
+  PS extends SchemaInput | undefined = undefined,
+  QS extends SchemaInput | undefined = undefined,
+  HS extends SchemaInput | undefined = undefined,
+  CS extends SchemaInput | undefined = undefined,
+> extends Pick<RouteOptions<PS, QS, undefined, HS, CS>, 'params' | 'query' | 'headers' | 'cookies' | 'middleware' | 'operationId' | 'summary' | 'description' | 'tags'> {
+  /**
+   * The JSON Schema every incoming message (parsed as JSON) must match: a
+   * message that does not is answered with a validation problem (a text
+   * message) and never reaches onMessage (onInvalid "close": closed with 1007).
+   */
+  messageSchema?: SchemaInput;
+  onInvalid?: 'error' | 'close';
+  /** Subprotocols in order of preference; the first the client offers is selected. */
+  subprotocols?: string[];
+  /** The largest incoming message (default 1 MiB); a larger one closes with 1009. */
+  maxMessageBytes?: number;
+  /** How often the server pings (default 30000 ms; negative: never) and how long it waits for a sign of life after. */
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  /** Origin values accepted ("*": any); by default a browser Origin must be the Host's. */
+  allowedOrigins?: string[];
+  /** Negotiate permessage-deflate when the client offers it. */
+  compression?: boolean;
+}
