@@ -180,11 +180,14 @@ class StreamingResponse:
         except Exception as e:  # e.g. an invalid header
             return f"{name}: the stream could not begin: {type(e).__name__}: {e}"
         content = self.content
-        if isinstance(content, AsyncIterable):
-            _start_async(_pump_async(stream, content, self._send, name), req)
-        else:
-            t = threading.Thread(target=_pump_sync, args=(stream, content, self._send, name), name=f"spikard-stream-{stream}", daemon=True)
-            t.start()
+        try:
+            if isinstance(content, AsyncIterable):
+                _start_async(_pump_async(stream, content, self._send, name), req)
+            else:
+                t = threading.Thread(target=_pump_sync, args=(stream, content, self._send, name), name=f"spikard-stream-{stream}", daemon=True)
+                t.start()
+        except Exception as e:  # no thread or loop for the producer: the stream is begun, so fail it
+            _failed(stream, name, e)
         return None
 
     def __repr__(self) -> str:
