@@ -544,7 +544,7 @@ describe('background tasks, dependencies, configuration documents', () => {
 
 test('exports', () => {
   assert.equal(typeof libraryVersion, 'string');
-  assert.equal(abiVersion, 1);
+  assert.equal(abiVersion, 2);
   assert.equal(typeof SpikardRequest, 'function');
   assert.equal(typeof Reply, 'function');
 });
