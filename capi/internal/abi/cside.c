@@ -658,39 +658,51 @@ int spikard_app_ready_fd(int64_t app, int *out_fd) {
 
 /* ---- answers ----------------------------------------------------------------- */
 
-static int token_char(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+/* tchar of RFC 9110 (header names). */
+static const unsigned char k_token[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,
+    ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
 
 /* The header block: "Name: value" lines separated by "\n", a "\r" before
  * the "\n" ignored, empty lines skipped. The Go side (headers.go) reads it
- * with the same rules. */
+ * with the same rules. One pass: this runs for every answer. */
 static int check_headers(const char *fn, const char *h, size_t n) {
     size_t line = 0, i = 0;
     while (i < n) {
-        size_t start = i, end;
+        size_t start = i;
         line++;
-        while (i < n && h[i] != '\n') i++;
-        end = i;
-        if (i < n) i++;
-        if (end > start && h[end - 1] == '\r') end--;
-        if (end == start) continue;
-        size_t colon = start;
-        while (colon < end && h[colon] != ':') colon++;
-        if (colon == end || colon == start)
+        while (i < n && k_token[(unsigned char)h[i]]) i++; /* the name */
+        if (i == start) {
+            /* an empty line (or a lone CR) is skipped; anything else has no name */
+            if (i < n && h[i] == '\n') { i++; continue; }
+            if (i + 1 < n && h[i] == '\r' && h[i + 1] == '\n') { i += 2; continue; }
+            if (i + 1 == n && h[i] == '\r') return 0;
             return fail(SPIKARD_EINVAL, "%s: headers: line %zu: want \"Name: value\"", fn, line);
-        for (size_t k = start; k < colon; k++)
-            if (!token_char((unsigned char)h[k]))
-                return fail(SPIKARD_EINVAL, "%s: headers: line %zu: \"%.*s\" is not a valid header name", fn,
-                            line, (int)(colon - start), h + start);
-        for (size_t k = colon + 1; k < end; k++) {
-            unsigned char c = (unsigned char)h[k];
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return fail(SPIKARD_EINVAL,
-                            "%s: headers: line %zu: header %.*s: control character %#x in the value", fn,
-                            line, (int)(colon - start), h + start, c);
         }
+        if (i == n || h[i] != ':') {
+            size_t e = i;
+            while (e < n && h[e] != '\n' && h[e] != ':') e++;
+            if (e < n && h[e] == ':')
+                return fail(SPIKARD_EINVAL, "%s: headers: line %zu: \"%.*s\" is not a valid header name", fn, line,
+                            (int)(e - start), h + start);
+            return fail(SPIKARD_EINVAL, "%s: headers: line %zu: want \"Name: value\"", fn, line);
+        }
+        size_t colon = i++;
+        for (; i < n && h[i] != '\n'; i++) {
+            unsigned char c = (unsigned char)h[i];
+            if ((c < 0x20 && c != '\t' && !(c == '\r' && (i + 1 == n || h[i + 1] == '\n'))) || c == 0x7f)
+                return fail(SPIKARD_EINVAL, "%s: headers: line %zu: header %.*s: control character %#x in the value",
+                            fn, line, (int)(colon - start), h + start, c);
+        }
+        if (i < n) i++;
     }
     return 0;
 }

@@ -10,6 +10,19 @@ import "bytes"
 // check_headers (cside.c) before they are applied; lines without a name
 // are skipped so that an unchecked block can be read safely too.
 func forEachHeader(b []byte, fn func(name, value []byte)) {
+	for {
+		name, value, rest, ok := nextHeader(b)
+		if !ok {
+			return
+		}
+		fn(name, value)
+		b = rest
+	}
+}
+
+// nextHeader splits the first header off a block (the loop of
+// forEachHeader, without a closure for the per-request path).
+func nextHeader(b []byte) (name, value, rest []byte, ok bool) {
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -17,16 +30,16 @@ func forEachHeader(b []byte, fn func(name, value []byte)) {
 		} else {
 			b = nil
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) == 0 {
-			continue
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
 		}
 		i := bytes.IndexByte(line, ':')
 		if i <= 0 {
 			continue
 		}
-		fn(line[:i], bytes.Trim(line[i+1:], " \t"))
+		return line[:i], bytes.Trim(line[i+1:], " \t"), b, true
 	}
+	return nil, nil, nil, false
 }
 
 // equalFold compares an ASCII header name case-insensitively.

@@ -149,6 +149,7 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 	a.cb.RUnlock()
 	if !queued {
 		a.untrack(p)
+		recycle(p)
 		C.spikard__block_free(blk)
 		return unavailable(c)
 	}
@@ -179,6 +180,7 @@ func (a *App) serveCallback(c *app.Ctx, b *binding) error {
 	err := finishAnswer(c, p, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 	runtime.UnlockOSThread()
 	a.untrack(p)
+	recycle(p)
 	C.spikard__block_free(blk)
 	return err
 }
@@ -190,8 +192,11 @@ func cbytes(p *C.char, n C.size_t) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
 }
 
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
+
 func (a *App) track(blk *C.sk_block, c *app.Ctx) *pending {
-	p := &pending{id: uint64(blk.req.id), b: blk, app: a, c: c, done: make(chan struct{}, 1)}
+	p := pendingPool.Get().(*pending)
+	p.id, p.b, p.app, p.c, p.pipe, p.outcome, p.abortState = uint64(blk.req.id), blk, a, c, nil, 0, 0
 	waiting.Lock()
 	waiting.m[p.id] = p
 	waiting.Unlock()
@@ -202,6 +207,14 @@ func (a *App) untrack(p *pending) {
 	waiting.Lock()
 	delete(waiting.m, p.id)
 	waiting.Unlock()
+}
+
+// recycle returns p to the pool once nothing can reach it: it left the
+// waiting map, and the one token anybody sends (collector, shutdown) was
+// received, or none was sent.
+func recycle(p *pending) {
+	p.b, p.app, p.c, p.pipe = nil, nil, nil, nil
+	pendingPool.Put(p)
 }
 
 var timerPool sync.Pool
@@ -261,6 +274,7 @@ func (a *App) await(p *pending) int {
 // wait blocks until the host answers, the handler timeout passes or a
 // shutdown cuts the request off, and writes the response.
 func (a *App) wait(c *app.Ctx, p *pending) error {
+	defer recycle(p)
 	switch a.await(p) {
 	case resExpired:
 		logger.Warn("libspikard: the host did not answer in time", "request_id", c.RequestID(),
@@ -431,20 +445,52 @@ func (e *hostError) Error() string {
 func applyHeaders(c *app.Ctx, headers []byte, send func(contentType string) error) error {
 	ct := ""
 	h := &c.Fast().Response.Header
-	forEachHeader(headers, func(name, value []byte) {
-		switch {
-		case equalFold(name, "Content-Type"):
-			ct = string(value)
-		case equalFold(name, "Content-Length"):
-			// The host may state it for a HEAD answer (the length a GET
-			// would send); any other answer carries its body's length.
-			if n, err := strconv.Atoi(string(value)); err == nil && n >= 0 && c.Fast().IsHead() {
-				h.SetContentLength(n)
-			}
-		case equalFold(name, "Connection"), equalFold(name, "Transfer-Encoding"), equalFold(name, "Date"):
-		default:
-			h.AddBytesKV(name, value)
+	for {
+		name, value, rest, ok := nextHeader(headers)
+		if !ok {
+			break
 		}
-	})
+		headers = rest
+		// Lengths first: most answers carry only a Content-Type.
+		switch len(name) {
+		case len("Content-Type"):
+			if equalFold(name, "Content-Type") {
+				ct = contentType(value)
+				continue
+			}
+		case len("Content-Length"):
+			if equalFold(name, "Content-Length") {
+				// The host may state it for a HEAD answer (the length a GET
+				// would send); any other answer carries its body's length.
+				if n, err := strconv.Atoi(string(value)); err == nil && n >= 0 && c.Fast().IsHead() {
+					h.SetContentLength(n)
+				}
+				continue
+			}
+		case len("Connection"), len("Transfer-Encoding"), len("Date"):
+			if equalFold(name, "Connection") || equalFold(name, "Transfer-Encoding") || equalFold(name, "Date") {
+				continue
+			}
+		}
+		h.AddBytesKV(name, value)
+	}
 	return send(ct)
+}
+
+// contentType returns the media type as a string, without allocating for
+// the common ones.
+func contentType(v []byte) string {
+	switch string(v) { // no allocation: the compiler compares in place
+	case "application/json":
+		return "application/json"
+	case "text/plain; charset=utf-8":
+		return "text/plain; charset=utf-8"
+	case "text/plain":
+		return "text/plain"
+	case "text/html; charset=utf-8":
+		return "text/html; charset=utf-8"
+	case "application/octet-stream":
+		return "application/octet-stream"
+	}
+	return string(v)
 }

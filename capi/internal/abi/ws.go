@@ -81,6 +81,7 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		return errAppGone
 	}
 	p := a.track(blk, nil)
+	defer recycle(p)
 	if b.fn != 0 {
 		// As serveCallback: an answer inside the callback stays in this
 		// thread's buffer until the thread's next callback.
