@@ -483,6 +483,7 @@ export class Spikard {
     this.#closing = (async () => {
       await native.shutdown(h, timeout);
       native.free(h);
+      this.#hub.forgetAll();
       this.#unguard?.();
       this.#unguard = undefined;
       await this.#idle();

@@ -139,7 +139,11 @@ function describe(v: unknown): string {
 }
 
 function errorText(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : `thrown: ${String(e)}`;
+  try {
+    return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : `thrown: ${String(e)}`;
+  } catch {
+    return 'thrown: a value that cannot be printed';
+  }
 }
 
 /**
@@ -343,6 +347,15 @@ export class WebSocketHub {
   /** Open connections (tests). */
   get size(): number {
     return this.#conns.size;
+  }
+
+  /** The app was freed: no event comes any more, so no close event either. */
+  forgetAll(): void {
+    for (const [id, ws] of this.#conns) {
+      ws._over = true;
+      native.wsRelease(id);
+    }
+    this.#conns.clear();
   }
 
   /** One event of a connection (kind: include/spikard.h), on the main thread. */

@@ -1,7 +1,8 @@
 // Typed examples: compiled with `tsc -p test/types/tsconfig.json` (no
 // emit) by test/types.test.mjs. Request types are inferred from the Zod
 // schemas; each @ts-expect-error line must fail to compile.
-import { Spikard, HttpError, type SpikardRequest, type Reply, type InjectResponse } from 'spikard';
+import { Spikard, HttpError, SSEEventError, WebSocketError, type SpikardRequest, type Reply, type InjectResponse, type SSEEvent, type WebSocketConnection } from 'spikard';
+import { Readable } from 'node:stream';
 import DefaultSpikard from 'spikard';
 import { z } from 'zod';
 
@@ -83,8 +84,70 @@ app.addHook('beforeEverything', () => undefined);
 app.get('/hooked', { preHandler: [(req) => (req.header('x') ? undefined : { status: 401, body: 'no' })] }, () => 'ok');
 app.get('/deps', { inject: ['config'] }, (req) => req.deps);
 
+// Streams: async generators, Node Readables, web ReadableStreams, in a response object too.
+app.get('/export', async function* () {
+  yield 'a,b\n';
+  yield Buffer.from('1,2\n');
+});
+app.get('/readable', () => Readable.from(['x', 'y']));
+app.get('/web', () => new ReadableStream<Uint8Array>({ start: (c) => c.close() }));
+app.get('/partial', (req, reply) => {
+  reply.type('application/x-ndjson');
+  return { status: 206, body: Readable.from(['{}\n']) };
+});
+
+// Server-Sent Events: an async generator of events on an `sse` route.
+const Tick = z.object({ n: z.number().int() });
+app.get('/events', { sse: { eventSchema: Tick, keepAliveMs: 15000, retryMs: 3000 } }, async function* (req): AsyncGenerator<SSEEvent<z.infer<typeof Tick>> | string> {
+  const last: string | undefined = req.lastEventId;
+  void last;
+  try {
+    yield { event: 'tick', data: { n: 1 }, id: 1, retry: 1000, comment: 'first' };
+  } catch (e) {
+    if (!(e instanceof SSEEventError)) throw e; // the schema refused it: go on
+  }
+  yield 'plain text data';
+});
+// @ts-expect-error: sse options are an object or a boolean
+app.get('/sse-bad', { sse: 'yes' }, async function* () {});
+
+// WebSockets: typed parameters, sync or async callbacks, answers returned or sent.
+app.ws('/chat/:room', { params: z.object({ room: z.string() }), messageSchema: Tick, subprotocols: ['chat.v1'], maxMessageBytes: 1 << 16 }, {
+  onOpen(ws, req) {
+    const room: string = ws.params.room;
+    const agent: string | undefined = req.header('user-agent');
+    ws.data.joined = Date.now();
+    void ws.sendJson({ room, agent });
+  },
+  async onMessage(ws: WebSocketConnection<{ room: string }>, msg) {
+    if (typeof msg === 'string') return { echo: JSON.parse(msg) as unknown };
+    await ws.send(msg); // a Buffer: binary
+    return undefined;
+  },
+  onClose(ws, code, reason) {
+    const c: number = code;
+    const r: string = reason;
+    void c;
+    void r;
+  },
+});
+app.ws('/plain', {
+  onMessage: async (ws, msg) => {
+    try {
+      await ws.send('pong');
+    } catch (e) {
+      if (e instanceof WebSocketError && e.code === 'SPIKARD_ECLOSED') return undefined;
+      throw e;
+    }
+    return msg;
+  },
+});
+// @ts-expect-error: ws.send takes strings or bytes (ws.sendJson takes values)
+app.ws('/bad-send', { onMessage: (ws) => ws.send({ a: 1 }) });
+
 const fromDoc = Spikard.fromConfig({ version: 1, routes: [{ method: 'GET', path: '/', handler: 'root' }] });
 fromDoc.handle('root', (req) => req.valuesJSON);
+fromDoc.handleWebSocket('chat', { onMessage: (ws, msg) => msg });
 
 export async function main(): Promise<void> {
   const url: string = await app.listen({ port: 0, host: '127.0.0.1' });
