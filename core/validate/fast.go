@@ -188,8 +188,19 @@ func (f *fast) setTypes(v any) bool {
 // library, whose comparisons are exact.
 func num(v any) (*float64, bool) {
 	n, ok := v.(json.Number)
-	if !ok || len(n) > 15 {
+	if !ok {
 		return nil, false
+	}
+	if len(n) > 15 {
+		// Integer bounds up to 2^53 are exact in float64, and every value
+		// the fast path compares (at most 15 significant digits) orders
+		// against them as the decimals do. Zod's .int() writes ±(2^53-1).
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || i > 1<<53 || i < -(1<<53) {
+			return nil, false
+		}
+		f := float64(i)
+		return &f, true
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
 	if err != nil || math.IsInf(f, 0) {

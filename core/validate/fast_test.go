@@ -18,6 +18,8 @@ var fastSchemas = []string{
 	  "properties":{"name":{"type":"string","minLength":1},"price":{"type":"number","exclusiveMinimum":0},
 	  "tags":{"type":"array","items":{"type":"string"}},"in_stock":{"type":"boolean"}}}`,
 	`{"type":"object","additionalProperties":{"type":"integer"},"minProperties":1,"maxProperties":2}`,
+	// Zod's z.number().int() (z.toJSONSchema): safe-integer bounds.
+	`{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}`,
 }
 
 func TestFastCoversCommonSchemas(t *testing.T) {
@@ -30,7 +32,7 @@ func TestFastCoversCommonSchemas(t *testing.T) {
 			t.Errorf("no fast path for %s", s)
 		}
 	}
-	for _, s := range []string{`{"oneOf":[{"type":"string"}]}`, `{"format":"uuid"}`, `{"minimum":1.00000000000000001}`, `{"$ref":"#/$defs/a","$defs":{"a":{}}}`} {
+	for _, s := range []string{`{"oneOf":[{"type":"string"}]}`, `{"format":"uuid"}`, `{"minimum":1.00000000000000001}`, `{"maximum":9007199254740993}`, `{"$ref":"#/$defs/a","$defs":{"a":{}}}`} {
 		sch, err := Compile(json.RawMessage(s))
 		if err != nil {
 			t.Fatal(err)
@@ -45,8 +47,11 @@ func TestFastCoversCommonSchemas(t *testing.T) {
 // valid, the library calls valid.
 func FuzzFastAgrees(f *testing.F) {
 	for _, v := range []string{`5`, `0.1`, `100`, `1e3`, `"ab"`, `null`, `[1,2]`, `{"name":"x","price":0.0000001}`,
-		`{"a":1}`, `"abcdef"`, `1.0`, `-0`, `999999999999999`, `"é"`, `{"name":"","price":1}`} {
-		f.Add(uint8(0), v)
+		`{"a":1}`, `"abcdef"`, `1.0`, `-0`, `999999999999999`, `"é"`, `{"name":"","price":1}`,
+		`9007199254740991`, `9007199254740992`, `-9007199254740992`, `900719925474099.1`} {
+		for which := range fastSchemas {
+			f.Add(uint8(which), v)
+		}
 	}
 	schemas := make([]*Schema, len(fastSchemas))
 	for i, s := range fastSchemas {
