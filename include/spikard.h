@@ -568,7 +568,8 @@ int spikard_respond_error(uint64_t request_id, const char *message);
  *
  * - a lifecycle hook lets the request go on (an answer given with
  *   spikard_respond would short-circuit it instead); `changes`, a JSON
- *   object, is applied first: {"status": 201, "headers": {"X-A": "1"},
+ *   object, is applied first: {"status": 201, "headers": {"X-A": "1",
+ *   "Set-Cookie": ["a=1", "b=2"]} (a list sends the header once per item),
  *   "request_headers": {"X-User": "u1"}, "state": {"user": {"id": 1}}}
  *   (every member optional; state is what later hooks and the handler see
  *   under "state");

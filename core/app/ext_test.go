@@ -334,7 +334,7 @@ func TestContinueChanges(t *testing.T) {
 	s := serveDoc(t, doc, map[string]app.Handler{
 		// What a binding behind the C ABI hands back to continue.
 		"host": func(c *app.Ctx) error {
-			return c.Continue([]byte(`{"status": 202, "headers": {"X-Hook": "1"}, "request_headers": {"X-User": "u1"}, "state": {"n": 3}}`))
+			return c.Continue([]byte(`{"status": 202, "headers": {"X-Hook": "1", "Set-Cookie": ["a=1", "b=2"]}, "request_headers": {"X-User": "u1"}, "state": {"n": 3}}`))
 		},
 		"h": func(c *app.Ctx) error {
 			c.SetHeader("X-N", c.Get("n").String())
@@ -343,12 +343,18 @@ func TestContinueChanges(t *testing.T) {
 	})
 	r := s.send(t, "GET", "/c", "")
 	if r.status != 202 || r.header.Get("X-Hook") != "1" || r.header.Get("X-N") != "3" ||
+		!reflect.DeepEqual(r.header.Values("Set-Cookie"), []string{"a=1", "b=2"}) ||
 		r.body != `{"headers":{"x_user":"u1"},"state":{"n":3}}` {
 		t.Fatalf("%d %v %s", r.status, r.header, r.body)
 	}
 	// Continue rejects unknown members: the hook fails.
 	s2 := serveDoc(t, doc, map[string]app.Handler{
-		"host": func(c *app.Ctx) error { return c.Continue([]byte(`{"header": {}}`)) },
+		"host": func(c *app.Ctx) error {
+			if c.Continue([]byte(`{"headers": {"X-A": 1}}`)) == nil {
+				t.Error("a number as a header value must be refused")
+			}
+			return c.Continue([]byte(`{"header": {}}`))
+		},
 		"h":    func(c *app.Ctx) error { return c.NoContent(204) },
 	})
 	if r := s2.send(t, "GET", "/c", "", "X-User", "x"); r.status != 500 {

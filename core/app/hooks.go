@@ -178,10 +178,31 @@ func (c *Ctx) Answered() bool { return c.x != nil && c.x.answered }
 // Every member is optional: status and headers change the response,
 // request_headers the request, state is stored as by Set.
 type Changes struct {
-	Status         int                        `json:"status,omitempty"`
-	Headers        map[string]string          `json:"headers,omitempty"`
+	Status int `json:"status,omitempty"`
+	// Headers set response headers; a list value sends the header once per
+	// item (Set-Cookie).
+	Headers        map[string]HeaderValues    `json:"headers,omitempty"`
 	RequestHeaders map[string]string          `json:"request_headers,omitempty"`
 	State          map[string]json.RawMessage `json:"state,omitempty"`
+}
+
+// HeaderValues is a header's value in Changes: a JSON string or a list of
+// strings.
+type HeaderValues []string
+
+// UnmarshalJSON reads a string or an array of strings.
+func (h *HeaderValues) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*h = HeaderValues{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return fmt.Errorf("a header value must be a string or a list of strings, got %s", b)
+	}
+	*h = many
+	return nil
 }
 
 // Continue applies a hook's changes (the JSON form of Changes) without
@@ -204,7 +225,13 @@ func (c *Ctx) Continue(changes []byte) error {
 		c.fctx.SetStatusCode(ch.Status)
 	}
 	for _, k := range sortedMapKeys(ch.Headers) {
-		c.SetHeader(k, ch.Headers[k])
+		for i, v := range ch.Headers[k] {
+			if i == 0 {
+				c.SetHeader(k, v)
+			} else {
+				c.fctx.Response.Header.Add(k, v)
+			}
+		}
 	}
 	for _, k := range sortedMapKeys(ch.RequestHeaders) {
 		c.SetRequestHeader(k, ch.RequestHeaders[k])
