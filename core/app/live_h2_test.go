@@ -88,11 +88,19 @@ func h2App(t testing.TB, withTLS bool) (addr string, certPEM []byte, stopped cha
 	return listen(t, a), certPEM, stopped
 }
 
-func h2cClient() *http.Client {
-	return &http.Client{Transport: &http2.Transport{AllowHTTP: true,
+func h2cClient() *http.Client { return &http.Client{Transport: h2cTransport(nil)} }
+
+// h2cTransport speaks h2c with prior knowledge; dialed, when not nil, is
+// told about every connection it opens.
+func h2cTransport(dialed func(net.Conn)) *http2.Transport {
+	return &http2.Transport{AllowHTTP: true,
 		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		}}}
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil && dialed != nil {
+				dialed(c)
+			}
+			return c, err
+		}}
 }
 
 func TestHTTP2PriorKnowledge(t *testing.T) {
