@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { Spikard, SSEEventError, WebSocketError } from 'spikard';
+import { Spikard, HttpError, SSEEventError, WebSocketError } from 'spikard';
 import { wsConnect } from './wsclient.mjs';
 
 /** A promise with its resolve function, to hand a moment from one side to the other. */
@@ -216,8 +216,8 @@ describe('streamed answers', () => {
   });
 });
 
-describe('server-sent events', () => {
-  const app = new Spikard();
+describe('server-sent events (callback dispatch)', () => {
+  const app = new Spikard({ dispatch: 'callback' });
   const Tick = z.object({ n: z.number().int() });
   let caught;
   app.get('/events', { sse: { eventSchema: Tick, keepAliveMs: -1 } }, async function* (req) {
@@ -247,6 +247,13 @@ describe('server-sent events', () => {
     } catch (e) {
       yield { event: 'error', data: e.message };
     }
+  });
+  app.get('/refuses', { sse: true }, (req) => {
+    // a plain function checks before the stream begins: a refusal is an ordinary answer
+    if (!req.header('authorization')) throw new HttpError(401, 'sign in first');
+    return (async function* () {
+      yield 'welcome';
+    })();
   });
   app.get('/by-type', (req, reply) => {
     reply.type('text/event-stream');
@@ -293,6 +300,15 @@ describe('server-sent events', () => {
     const [ev] = parseEvents(body.toString()).events;
     assert.equal(ev.event, 'error');
     assert.match(ev.data, /yield \{ data: object \}/);
+  });
+
+  test('a handler refuses before the stream begins with an ordinary answer', async () => {
+    const r = await app.inject('/refuses');
+    assert.equal(r.statusCode, 401);
+    assert.equal(r.json().title, 'sign in first');
+    const ok = await app.inject({ url: '/refuses', headers: { authorization: 'Bearer x' } });
+    assert.equal(ok.headers['content-type'], 'text/event-stream');
+    assert.deepEqual(parseEvents(ok.body).events, [{ event: 'message', data: 'welcome', id: '' }]);
   });
 
   test('Content-Type text/event-stream makes any route an event stream', async () => {
