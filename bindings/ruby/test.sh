@@ -8,10 +8,8 @@
 #   4. the minitest suite against the installed gem, then again under RBS's
 #      runtime type checks (sig/spikard.rbs),
 #   5. the conformance corpus through the fixture app (go run
-#      ./cmd/conformance -binding ruby). Scenarios the fixture app refuses
-#      because libspikard's C ABI reserves them (SPIKARD_ENOTIMPL:
-#      streaming, SSE, WebSocket) are reported, not failed; every other
-#      failure fails the script. SPIKARD_RUBY_STRICT=1 fails on those too.
+#      ./cmd/conformance -binding ruby): every scenario must pass, streams,
+#      event streams and WebSockets included.
 # Exits non-zero on any failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,23 +53,4 @@ echo "== minitest under RBS runtime type checks"
 	RBS_TEST_LOGLEVEL=error RBS_TEST_RAISE=true ruby -rrbs/test/setup -e 'ARGV.each { |f| require f }' $tests)
 
 echo "== conformance (-binding ruby)"
-status=0
-(cd "$root" && go run ./cmd/conformance -binding ruby -json "$work/conformance.json") || status=$?
-[ "$status" -le 1 ] || exit "$status"
-ruby -rjson -e '
-  rows = JSON.parse(File.read(ARGV[0]))
-  failed = rows.select { |r| r["status"] == "failed" }
-  gaps, real = failed.partition { |r| r["reason"].include?("SPIKARD_ENOTIMPL") }
-  if ENV["SPIKARD_RUBY_STRICT"] == "1"
-    real += gaps
-    gaps = []
-  end
-  unless gaps.empty?
-    puts "#{gaps.size} scenario(s) need what libspikard reserves (SPIKARD_ENOTIMPL):"
-    gaps.group_by { |r| r["category"] }.each { |c, rs| puts "  #{c}: #{rs.size}" }
-  end
-  real.each { |r| puts "FAILED #{r["file"]}: #{r["reason"].lines.first}" }
-  passed = rows.count { |r| r["status"] == "passed" }
-  skipped = rows.count { |r| r["status"] == "skipped" }
-  puts "ruby: #{passed} passed, #{real.size} failed, #{skipped + gaps.size} skipped"
-  exit(real.empty? ? 0 : 1)' "$work/conformance.json"
+(cd "$root" && go run ./cmd/conformance -binding ruby)

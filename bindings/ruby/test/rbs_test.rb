@@ -32,7 +32,12 @@ class RBSTest < Minitest::Test
   end
 
   CLASSES = [Spikard::App, Spikard::Request, Spikard::Response, Spikard::Server, Spikard::Error,
-             Spikard::Testing::Client, Spikard::Testing::Result].freeze
+             Spikard::Testing::Client, Spikard::Testing::Result, Spikard::StreamingResponse, Spikard::EventStream,
+             Spikard::Event, Spikard::StreamWriter, Spikard::EventWriter, Spikard::WebSocket,
+             Spikard::WebSocket::Message, Spikard::Testing::WebSocketClient].freeze
+  # Made by the library, never by users: their constructors are not API.
+  LIBRARY_MADE = [Spikard::Request, Spikard::Testing::Result, Spikard::StreamWriter, Spikard::EventWriter,
+                  Spikard::WebSocket, Spikard::WebSocket::Message].freeze
 
   def declared(klass, singleton: false)
     name = RBS::TypeName.new(name: klass.name.split('::').last.to_sym,
@@ -54,10 +59,10 @@ class RBSTest < Minitest::Test
       defined -= %i[to_json] unless klass == Spikard::App
       assert_equal defined.sort, declared(klass) - [:initialize], "instance methods of #{klass}"
       # Classes users create declare their constructor; Request, Result are made by the library.
-      assert_equal ![Spikard::Request, Spikard::Testing::Result].include?(klass), declared(klass).include?(:initialize), klass.name
+      assert_equal !LIBRARY_MADE.include?(klass), declared(klass).include?(:initialize), klass.name
     end
     { Spikard::App => %i[from_config last_created], Spikard::Background => %i[drain run],
-      Spikard::Testing => %i[serve] }.each do |klass, methods|
+      Spikard::Testing => %i[parse_events serve], Spikard::Testing::WebSocketClient => %i[open] }.each do |klass, methods|
       assert_equal methods, declared(klass, singleton: true), "singleton methods of #{klass}"
       methods.each { |m| assert_respond_to klass, m }
     end

@@ -47,6 +47,12 @@ module SpikardTest
     end
   end
 
+  # Whether the suite runs under RBS's runtime type checks (test.sh's second
+  # run), which refuse ill-typed calls before the gem sees them.
+  def type_checked?
+    !ENV.fetch('RBS_TEST_TARGET', '').empty?
+  end
+
   # Whether something accepts connections on 127.0.0.1:port.
   def accepting?(port)
     TCPSocket.new('127.0.0.1', port).close

@@ -28,7 +28,7 @@ module Spikard
       end
       raise ArgumentError, "spikard: a stream's body must respond to #each, not #{body.class}" unless body.nil? || body.respond_to?(:each)
 
-      super(body, status: status, headers: headers, content_type: content_type, cookies: cookies)
+      super(body, status: status, headers: headers, content_type: content_type, cookies: cookies, &nil)
       @producer = producer
     end
 
