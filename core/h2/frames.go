@@ -129,6 +129,9 @@ func (f *frameReader) Read(p []byte) (int, error) {
 // next reads the next frame's header and decides what to do with it; it
 // leaves the bytes to hand out in f.out (and f.pass).
 func (f *frameReader) next() error {
+	if cap(f.buf) > 4096 {
+		f.buf = nil // a large header block was the exception: let it go
+	}
 	if cap(f.buf) < 9 {
 		f.buf = make([]byte, 9, 512)
 	}
@@ -332,11 +335,19 @@ func settingValid(id uint16, v uint32) bool {
 	return true
 }
 
+// maxSettings is x/net's limit on the parameters of one SETTINGS frame (a
+// connection error over it, against floods): frames over it are left to
+// x/net as they are, which also bounds the work here.
+const maxSettings = 100
+
 // dedupSettings returns a SETTINGS frame with each parameter once (see the
 // top of the file), or frame itself when no parameter repeats.
 func dedupSettings(frame []byte) []byte {
 	payload := frame[9:]
 	n := len(payload) / 6
+	if n > maxSettings {
+		return frame // x/net hangs up on it, as on any SETTINGS this large
+	}
 	dup := false
 	for i := 0; i < n && !dup; i++ {
 		id := binary.BigEndian.Uint16(payload[i*6:])

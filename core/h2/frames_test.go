@@ -325,6 +325,10 @@ func TestDedupSettings(t *testing.T) {
 		}
 		return b
 	}
+	var many []uint32
+	for i := 0; i <= maxSettings; i++ {
+		many = append(many, 4, uint32(i))
+	}
 	for _, tc := range []struct {
 		in, want []uint32
 	}{
@@ -334,6 +338,7 @@ func TestDedupSettings(t *testing.T) {
 		{[]uint32{2, 7, 2, 0}, []uint32{2, 7}},                                      // an invalid value stays
 		{[]uint32{4, 1 << 31, 4, 5}, []uint32{4, 1 << 31}},                          // FLOW_CONTROL_ERROR then
 		{[]uint32{5, 100, 5, 1 << 14, 0x99, 1, 0x99, 2}, []uint32{5, 100, 0x99, 2}}, // unknown ids too
+		{many, many}, // over x/net's limit: left for x/net to refuse
 	} {
 		got := dedupSettings(frame(tc.in...))
 		if want := frame(tc.want...); !bytes.Equal(got, want) {
