@@ -37,6 +37,13 @@
  * Buffers are handed to spikard_respond as they are (the library copies
  * once). continueRequest(token, changes) finishes a hook or factory
  * invocation without answering (spikard_continue).
+ *
+ * WebSocket events reach the dispatcher as (token, tag, values, kind,
+ * conn). streamBegin answers a request with a stream; the calls that may
+ * block (stream writes, events, WebSocket sends and closes) are queued
+ * and run on writer threads, one per busy stream or connection (section
+ * "writers"), their results coming back to JavaScript through liveInit's
+ * callback.
  */
 #define NAPI_VERSION 9
 #include <node_api.h>
