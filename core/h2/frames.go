@@ -147,8 +147,8 @@ func (f *frameReader) next() error {
 	typ, flags := hdr[3], hdr[4]
 	stream := binary.BigEndian.Uint32(hdr[5:9]) & (1<<31 - 1)
 
-	if f.inBlock != 0 && (typ != frameContinuation || stream != f.inBlock) {
-		return f.stop(hdr) // x/net: connection error
+	if (f.inBlock != 0) != (typ == frameContinuation) || (typ == frameContinuation && stream != f.inBlock) {
+		return f.stop(hdr) // a frame out of order: x/net's connection error
 	}
 	examine := length <= maxFrameSize &&
 		(typ == frameHeaders || typ == frameContinuation ||

@@ -35,7 +35,9 @@ func serve(t *testing.T) string {
 	t.Cleanup(func() {
 		_ = l.Close()
 		_ = s.Shutdown()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		// A connection x/net ended with an error lingers for its GOAWAY
+		// timer: do not wait for it.
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		_ = e.Shutdown(ctx)
 	})
@@ -359,17 +361,56 @@ func TestHeadersOverTheFrameSize(t *testing.T) {
 		EndStream: true, EndHeaders: true}); err != nil {
 		t.Fatal(err)
 	}
+	if code := cl.goAway(); code != http2.ErrCodeFrameSize {
+		t.Fatalf("GOAWAY %v; want FRAME_SIZE_ERROR", code)
+	}
+}
+
+// goAway reads frames until the server's GOAWAY and returns its code.
+func (cl *client) goAway() http2.ErrCode {
+	cl.t.Helper()
 	for {
 		f, err := cl.fr.ReadFrame()
 		if err != nil {
-			t.Fatalf("connection ended without GOAWAY: %v", err)
+			cl.t.Fatalf("connection ended without GOAWAY: %v", err)
 		}
 		if g, ok := f.(*http2.GoAwayFrame); ok {
-			if g.ErrCode != http2.ErrCodeFrameSize {
-				t.Fatalf("GOAWAY %v; want FRAME_SIZE_ERROR", g.ErrCode)
-			}
-			return
+			return g.ErrCode
 		}
+	}
+}
+
+// Frames out of order around a header block stay x/net's connection
+// errors: the reader steps aside.
+func TestHeaderBlockOutOfOrder(t *testing.T) {
+	for name, send := range map[string]func(cl *client) error{
+		"stray CONTINUATION": func(cl *client) error {
+			return cl.fr.WriteContinuation(1, true, cl.block("/x"))
+		},
+		"DATA inside a block": func(cl *client) error {
+			b := cl.block("/x")
+			if err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b[:2]}); err != nil {
+				return err
+			}
+			return cl.fr.WriteData(1, true, []byte("x"))
+		},
+		"CONTINUATION of another stream": func(cl *client) error {
+			b := cl.block("/x")
+			if err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b[:2]}); err != nil {
+				return err
+			}
+			return cl.fr.WriteContinuation(3, true, b[2:])
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cl := dial(t, serve(t))
+			if err := send(cl); err != nil {
+				t.Fatal(err)
+			}
+			if code := cl.goAway(); code != http2.ErrCodeProtocol {
+				t.Fatalf("GOAWAY %v; want PROTOCOL_ERROR", code)
+			}
+		})
 	}
 }
 
