@@ -285,11 +285,16 @@ module Spikard
       return answered(id, rc, h) unless rc == Native::OK
 
       sid = out.read_uint64
-      writer = res.__send__(:writer, sid, req)
-      @producers_mutex.synchronize do
-        t = Thread.new { produce(sid, res, writer, h, req) }
-        t.report_on_exception = false
-        @producers[t] = true
+      begin
+        writer = res.__send__(:writer, sid, req)
+        @producers_mutex.synchronize do
+          t = Thread.new { produce(sid, res, writer, h, req) }
+          t.report_on_exception = false
+          @producers[t] = true
+        end
+      rescue StandardError => e # no thread (ThreadError): the stream begun must still end
+        @log.error("#{h.name}: the stream's producer could not start: #{e.class}: #{e.message}")
+        Native.spikard_stream_fail(sid, "#{h.name}: #{e.class}: #{e.message}")
       end
     end
 

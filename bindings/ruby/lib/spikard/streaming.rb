@@ -125,10 +125,11 @@ module Spikard
 
     private
 
-    def checked(rc, what)
+    # Raises for a failed call; the library's message names the call.
+    def checked(rc)
       return if rc == Native::OK
 
-      msg = "#{what}: #{Native.spikard_last_error}"
+      msg = Native.spikard_last_error
       case rc
       when Native::ECLOSED, Native::ESTATE, Native::EBADHANDLE
         @closed = true
@@ -155,7 +156,7 @@ module Spikard
       s = String.try_convert(chunk)
       raise TypeError, "spikard: a stream chunk must be a String, not #{chunk.class}" unless s
 
-      checked(Native.spikard_stream_write(@stream, s, s.bytesize), 'spikard_stream_write')
+      checked(Native.spikard_stream_write(@stream, s, s.bytesize))
       s.bytesize
     end
 
@@ -216,7 +217,7 @@ module Spikard
         raise InvalidEventError.new("spikard: the event was not sent: #{Native.spikard_last_error}", code: rc)
       end
 
-      checked(rc, 'spikard_sse_send')
+      checked(rc)
     end
   end
 end

@@ -123,7 +123,7 @@ module Spikard
       rc = Native.spikard_ws_close(@id, Integer(code), r, r.bytesize)
       return self if rc == Native::OK || rc == Native::ECLOSED
 
-      raise Error.for_code(rc, "spikard_ws_close: #{Native.spikard_last_error}")
+      raise Error.for_code(rc, Native.spikard_last_error)
     end
 
     # Whether on_close ran (the connection is over).
@@ -141,7 +141,7 @@ module Spikard
       rc = Native.spikard_ws_send(@id, opcode, data, data.bytesize)
       return self if rc == Native::OK
 
-      raise Error.for_code(rc, "spikard_ws_send: #{Native.spikard_last_error}")
+      raise Error.for_code(rc, Native.spikard_last_error)
     end
 
     # Server calls these for the connection's events.
