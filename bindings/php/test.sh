@@ -67,7 +67,7 @@ $ffi = Spikard\Internal\Native::ffi();
 $reserved = [];
 $out = $ffi->new("uint64_t");
 if ($ffi->spikard_stream_begin(0, 200, "", 0, FFI::addr($out)) === -10) { $reserved[] = "streaming"; }
-if ($ffi->spikard_sse_send(0, "", 0, "", 0, "", 0) === -10) { $reserved[] = "sse"; }
+if ($ffi->spikard_sse_send(0, "", 0, "", 0, "", 0, "", 0, 0) === -10) { $reserved[] = "sse"; }
 if ($ffi->spikard_ws_send(0, 1, "", 0) === -10) { $reserved[] = "websockets"; }
 $rows = json_decode(file_get_contents($argv[1]), true) ?? [];
 $bad = []; $tolerated = 0; $passed = 0;

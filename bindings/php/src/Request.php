@@ -18,7 +18,9 @@ use FFI\CData;
  *
  * The raw request (method(), uriPath(), header(), rawBody() ...) is read
  * from the library's memory on first use, and only while the handler runs:
- * keep the values you need, not the Request.
+ * keep the values you need, not the Request. The values are decoded on the
+ * first read of one of these properties too, so read them in the handler
+ * (or in work it defers with defer()), not after it answered.
  */
 final class Request
 {
@@ -48,15 +50,29 @@ final class Request
     /** @var array<string, string>|null */
     private ?array $rawHeaders = null;
 
+    /** The values document (JSON), read from the view on first use. */
+    private ?string $valuesJson = null;
+
+    /** @var array{method: string, path: string}|null */
+    private ?array $fake = null;
+
+    /** Whether the public properties hold the values (else they are unset, and __get fills them). */
+    private bool $decoded = false;
+
+    /** A request whose values properties are unset, cloned for each lazy request. */
+    private static ?self $lazyProto = null;
+
+    /** The public properties above, filled from the values document on first read. */
+    private const VALUES = ['path' => 1, 'query' => 1, 'headers' => 1, 'cookies' => 1, 'body' => 1, 'dependencies' => 1, 'state' => 1, 'call' => 1];
+
     /**
-     * @internal built by the worker
+     * @internal built by the worker (see lazy() and eager()) and by fake()
      * @param array<string, mixed> $values the decoded values document
      */
-    public function __construct(
-        private ?CData $view,
-        array $values,
-        private readonly string $valuesJson,
-    ) {
+    public function __construct(private ?CData $view, array $values, ?string $valuesJson = null)
+    {
+        $this->valuesJson = $valuesJson;
+        $this->decoded = true;
         $this->path = $values['path'] ?? [];
         $this->query = $values['query'] ?? [];
         $this->headers = $values['headers'] ?? [];
@@ -67,6 +83,62 @@ final class Request
         $this->call = $values['call'] ?? [];
     }
 
+    /**
+     * @internal a request whose values are decoded when the handler first
+     * reads one of the public properties: a handler that answers from
+     * rawBody() never pays for decoding them
+     */
+    public static function lazy(CData $view): self
+    {
+        $r = clone (self::$lazyProto ??= self::lazyProto());
+        $r->view = $view;
+        return $r;
+    }
+
+    /**
+     * @internal the values document decoded (objects as arrays, integers
+     * beyond PHP's range as strings)
+     * @return array<string, mixed>
+     */
+    public static function decode(string $json): array
+    {
+        return $json === '{}' ? [] : json_decode($json, true, 512, \JSON_THROW_ON_ERROR | \JSON_BIGINT_AS_STRING);
+    }
+
+    private static function lazyProto(): self
+    {
+        $r = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
+        $r->view = null;
+        // Unset (not merely uninitialized) readonly properties make PHP call __get.
+        unset($r->path, $r->query, $r->headers, $r->cookies, $r->body, $r->dependencies, $r->state, $r->call);
+        return $r;
+    }
+
+    /** @internal whether the handler read the values (a lazy request decoded them) */
+    public function decoded(): bool
+    {
+        return $this->decoded;
+    }
+
+    /** First read of a values property of a lazy request: decodes the values document once. */
+    public function __get(string $name): mixed
+    {
+        if (!isset(self::VALUES[$name])) {
+            trigger_error('Undefined property: ' . self::class . '::$' . $name, \E_USER_WARNING);
+            return null;
+        }
+        if (!$this->decoded) { // PHP calls __get again after __isset said yes
+            $json = $this->valuesJson();
+            $this->__construct($this->view, self::decode($json), $json);
+        }
+        return $this->{$name};
+    }
+
+    public function __isset(string $name): bool
+    {
+        return isset(self::VALUES[$name]) && $this->__get($name) !== null;
+    }
+
     /** A request made in memory, for unit tests of handlers (no raw request data). */
     public static function fake(array $values = [], string $method = 'GET', string $path = '/'): self
     {
@@ -75,12 +147,15 @@ final class Request
         return $r;
     }
 
-    /** @var array{method: string, path: string}|null */
-    private ?array $fake = null;
-
     /** The validated values as the core sent them (JSON). */
     public function valuesJson(): string
     {
+        if ($this->valuesJson === null) {
+            $v = $this->view ?? throw new \LogicException(
+                'Spikard\\Request: its values were read after the request was answered: read them in the handler, or keep what you need',
+            );
+            $this->valuesJson = FFI::string($v->values, $v->values_len);
+        }
         return $this->valuesJson;
     }
 
@@ -110,7 +185,12 @@ final class Request
     /** The raw body (for a route without a body schema, or a binary upload). */
     public function rawBody(): string
     {
-        return $this->fake === null ? $this->field('body') : '';
+        $v = $this->view;
+        if ($v === null) {
+            return $this->fake === null ? $this->field('body') : '';
+        }
+        $len = $v->body_len;
+        return $len === 0 ? '' : FFI::string($v->body, $len);
     }
 
     /** The route's handler name in the configuration document. */
@@ -181,20 +261,24 @@ final class Request
     }
 
     /**
-     * @internal
+     * @internal the request is about to be answered: its memory becomes the
+     * library's again. The values document is kept (a copy of a few bytes)
+     * when it is not decoded yet and deferred work may still read it.
+     * Returns the deferred work, to run once the answer is handed over.
+     *
      * @return list<\Closure>
      */
-    public function takeDeferred(): array
+    public function close(): array
     {
         $d = $this->deferred;
-        $this->deferred = [];
-        return $d;
-    }
-
-    /** @internal the request was answered: its memory is the library's again */
-    public function close(): void
-    {
+        if ($d !== []) {
+            if ($this->valuesJson === null && $this->view !== null) {
+                $this->valuesJson = FFI::string($this->view->values, $this->view->values_len);
+            }
+            $this->deferred = [];
+        }
         $this->view = null;
+        return $d;
     }
 
     private function field(string $name): string

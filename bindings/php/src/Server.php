@@ -35,6 +35,12 @@ final class Server
     /** @var array<int, array{kind: string, fn: \Closure, name: string}> */
     private array $byTag = [];
 
+    /**
+     * @var array<int, bool> tag => whether its handler reads the values
+     * (decoded before the call; a handler is lazy until it reads them once)
+     */
+    private array $eager = [];
+
     /** The request being handled, and the rest of its batch, for a worker that dies. */
     private ?CData $batch = null;
     private int $batchAt = 0;
@@ -90,6 +96,7 @@ final class Server
                 $this->free();
                 throw $e;
             }
+            $this->eager[$tag] = false;
             $this->byTag[$tag++] = $h + ['name' => $name];
         }
         if ($this->app_->hasHooks() && !$this->canContinue) {
@@ -267,64 +274,80 @@ final class Server
         }
     }
 
+    /** The header block of a handler's array answer. */
+    private const JSON_HEADER = "Content-Type: application/json\n";
+
     private function dispatch(CData $r): void
     {
         $id = $r->id;
-        $h = $this->byTag[$r->tag];
-        $vals = FFI::string($r->values, $r->values_len);
+        $tag = $r->tag;
+        $h = $this->byTag[$tag];
+        $eager = $this->eager[$tag];
         $req = null;
+        $error = null;     // the handler failed: spikard_respond_error with this message
+        $changes = null;   // a hook goes on: spikard_continue with these changes (JSON, '' for none)
+        $status = 200;
+        $hb = self::JSON_HEADER;
+        $body = '';
         try {
-            $req = new Request($r, $vals === '{}' ? [] : json_decode($vals, true, 512, \JSON_THROW_ON_ERROR | \JSON_BIGINT_AS_STRING), $vals);
+            if ($eager) {
+                $json = FFI::string($r->values, $r->values_len);
+                $req = new Request($r, $json === '{}' ? [] : json_decode($json, true, 512, \JSON_THROW_ON_ERROR | \JSON_BIGINT_AS_STRING), $json);
+            } else {
+                $req = Request::lazy($r);
+            }
             $out = ($h['fn'])($req);
             if (\is_array($out)) {
                 $body = json_encode($out, Response::JSON_FLAGS);
-                $rc = $this->ffi->spikard_respond($id, 200, "Content-Type: application/json\n", 31, $body, \strlen($body));
             } elseif ($out instanceof Next || $h['kind'] === 'task' || ($out === null && ($h['kind'] === 'hook' || ($req->call['kind'] ?? '') === 'hook' || ($req->call['kind'] ?? '') === 'task'))) {
-                $rc = $this->next($id, $out, $req);
+                if ($this->canContinue) {
+                    $changes = !$out instanceof Next || $out->jsonSerialize() === [] ? '' : json_encode($out, Response::JSON_FLAGS);
+                } else {
+                    $error = 'a lifecycle hook cannot continue: this libspikard has no spikard_continue';
+                    $this->log("spikard: {$error} (request id {$req->requestId()})");
+                }
             } else {
                 if ($out === null && ($req->call['kind'] ?? '') === 'cleanup') {
                     $out = new Response(204);
                 }
                 $resp = $out instanceof Response ? $out : Response::from($out);
-                $hb = $resp->headerBlock();
-                $rc = $this->ffi->spikard_respond($id, $resp->status, $hb, \strlen($hb), $resp->body, \strlen($resp->body));
-            }
-            if ($rc === SpikardException::EINVAL) {
-                $msg = Native::str($this->ffi->spikard_last_error());
-                $this->log("spikard: handler {$h['name']} gave an answer the library refuses: $msg");
-                $this->ffi->spikard_respond_error($id, "invalid answer: $msg");
+                [$status, $hb, $body] = [$resp->status, $resp->headerBlock(), $resp->body];
             }
         } catch (HttpException $e) {
             $resp = $e->toResponse();
-            $hb = $resp->headerBlock();
-            $this->ffi->spikard_respond($id, $resp->status, $hb, \strlen($hb), $resp->body, \strlen($resp->body));
+            [$status, $hb, $body] = [$resp->status, $resp->headerBlock(), $resp->body];
         } catch (\Throwable $e) {
             $rid = $req?->requestId() ?? '';
             $this->log(sprintf("spikard: handler %s failed (request id %s): %s: %s\n%s", $h['name'], $rid, $e::class, $e->getMessage(), $e->getTraceAsString()));
-            $this->ffi->spikard_respond_error($id, $e::class . ': ' . $e->getMessage());
+            $error = $e::class . ': ' . $e->getMessage();
         }
+        $deferred = [];
         if ($req !== null) {
-            $req->close();
-            foreach ($req->takeDeferred() as $task) {
-                try {
-                    $task();
-                } catch (\Throwable $e) {
-                    $this->log(sprintf("spikard: deferred task of %s failed: %s: %s\n%s", $h['name'], $e::class, $e->getMessage(), $e->getTraceAsString()));
-                }
+            if (!$eager && $req->decoded()) {
+                $this->eager[$tag] = true; // this handler reads its values: decode them at once from now on
+            }
+            $deferred = $req->close(); // before answering: the request's memory is the library's once answered
+        }
+        $ffi = $this->ffi;
+        if ($error !== null) {
+            $ffi->spikard_respond_error($id, $error);
+        } else {
+            $rc = $changes !== null
+                ? $ffi->spikard_continue($id, $changes, \strlen($changes))
+                : $ffi->spikard_respond($id, $status, $hb, \strlen($hb), $body, \strlen($body));
+            if ($rc === SpikardException::EINVAL) {
+                $msg = Native::str($ffi->spikard_last_error());
+                $this->log("spikard: handler {$h['name']} gave an answer the library refuses: $msg");
+                $ffi->spikard_respond_error($id, "invalid answer: $msg");
             }
         }
-    }
-
-    /** A hook lets the request go on. */
-    private function next(int $id, mixed $changes, Request $req): int
-    {
-        if (!$this->canContinue) {
-            $msg = 'a lifecycle hook cannot continue: this libspikard has no spikard_continue';
-            $this->log("spikard: {$msg} (request id {$req->requestId()})");
-            return $this->ffi->spikard_respond_error($id, $msg);
+        foreach ($deferred as $task) {
+            try {
+                $task();
+            } catch (\Throwable $e) {
+                $this->log(sprintf("spikard: deferred task of %s failed: %s: %s\n%s", $h['name'], $e::class, $e->getMessage(), $e->getTraceAsString()));
+            }
         }
-        $json = !$changes instanceof Next || $changes->jsonSerialize() === [] ? '' : json_encode($changes, Response::JSON_FLAGS);
-        return $this->ffi->spikard_continue($id, $json, \strlen($json));
     }
 
     /**

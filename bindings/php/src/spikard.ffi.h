@@ -1,4 +1,4 @@
-/* spikard.ffi.h SPIKARD_VERSION=0.1.0 SPIKARD_ABI_VERSION=1 SPIKARD_CONFIG_VERSION=1 */
+/* spikard.ffi.h SPIKARD_VERSION=0.1.0 SPIKARD_ABI_VERSION=2 SPIKARD_CONFIG_VERSION=1 */
 /* Generated from include/spikard.h by scripts/build.php (cc -E -P): do not edit. */
 typedef enum spikard_error {
     SPIKARD_OK = 0,
@@ -18,7 +18,8 @@ typedef enum spikard_request_kind {
     SPIKARD_KIND_HTTP = 0,
     SPIKARD_KIND_WS_MESSAGE = 1,
     SPIKARD_KIND_WS_CLOSE = 2,
-    SPIKARD_KIND_SHUTDOWN = 3
+    SPIKARD_KIND_SHUTDOWN = 3,
+    SPIKARD_KIND_WS_OPEN = 4
 } spikard_request_kind;
 typedef struct spikard_request {
     uint32_t size;
@@ -42,6 +43,7 @@ typedef struct spikard_request {
     size_t values_len;
     const char *body;
     size_t body_len;
+    uint64_t conn;
 } spikard_request;
 typedef void (*spikard_handler_fn)(const spikard_request *req, void *data);
 typedef void (*spikard_free_fn)(void *data);
@@ -67,12 +69,13 @@ int spikard_respond(uint64_t request_id, int status, const char *headers, size_t
 int spikard_respond_error(uint64_t request_id, const char *message);
 int spikard_continue(uint64_t request_id, const char *changes, size_t changes_len);
 int spikard_background(uint64_t request_id, const char *handler, const char *payload, size_t payload_len);
-int spikard_app_on_shutdown(int64_t app, spikard_event_fn fn, void *data, spikard_free_fn free_data);
 int spikard_stream_begin(uint64_t request_id, int status, const char *headers, size_t headers_len,
                          uint64_t *out_stream);
 int spikard_stream_write(uint64_t stream, const char *data, size_t len);
 int spikard_stream_end(uint64_t stream);
-int spikard_sse_send(uint64_t stream, const char *event, size_t event_len, const char *data,
-                     size_t data_len, const char *id, size_t id_len);
+int spikard_stream_fail(uint64_t stream, const char *message);
+int spikard_sse_send(uint64_t stream, const char *event, size_t event_len, const char *data, size_t data_len,
+                     const char *id, size_t id_len, const char *comment, size_t comment_len, int64_t retry_ms);
 int spikard_ws_send(uint64_t conn, int opcode, const char *data, size_t len);
 int spikard_ws_close(uint64_t conn, int code, const char *reason, size_t reason_len);
+int spikard_app_on_shutdown(int64_t app, spikard_event_fn fn, void *data, spikard_free_fn free_data);

@@ -119,6 +119,22 @@ final class ClosureRoutesTest extends TestCase
         self::assertSame(422, self::$s->request('GET', '/headers')['status']);
     }
 
+    public function testValuesAreDecodedWhenRead(): void
+    {
+        // The worker decodes a handler's values lazily until the handler reads them once,
+        // then before each call: both ways give the same values.
+        foreach (['', '?read=true', '', '?read=1', ''] as $i => $qs) {
+            $r = self::$s->request('POST', "/sometimes/$i$qs", ['Content-Type' => 'application/json'], '{"n":1}');
+            self::assertSame(200, $r['status'], $qs);
+            self::assertSame($qs === '' ? ['n' => 1] : ['id' => $i, 'body' => ['n' => 1], 'q' => ['read' => true]], $r['json'], $qs);
+        }
+        self::assertSame(['queued' => true], self::$s->request('GET', '/deferred/7')['json']);
+        self::assertSame(['kept' => true], self::$s->request('GET', '/kept/8')['json']);
+        $seen = self::$s->request('GET', '/seen')['json'];
+        self::assertSame(7, $seen['deferred'], 'deferred work reads the values after the answer');
+        self::assertStringContainsString('read after the request was answered', $seen['late'], 'a Request kept past its handler');
+    }
+
     public function testRawBodyAndRouting(): void
     {
         $r = self::$s->request('POST', '/raw', ['Content-Type' => 'application/octet-stream'], "a\0b");

@@ -47,7 +47,7 @@ final class HeaderTest extends TestCase
 
     public function testRequestLayoutMatchesTheLibrary(): void
     {
-        // 2 x uint32, 3 x 64-bit, 8 (pointer, length) pairs
-        self::assertSame(8 + 24 + 8 * 16, \FFI::sizeof(Native::ffi()->new('spikard_request')));
+        // 2 x uint32, 3 x 64-bit, 8 (pointer, length) pairs, conn (ABI 2)
+        self::assertSame(8 + 24 + 8 * 16 + 8, \FFI::sizeof(Native::ffi()->new('spikard_request')));
     }
 }

@@ -36,5 +36,29 @@ $app->get('/bad-answer', fn () => new Response(99));
 $app->post('/raw', fn (Request $r) => ['len' => strlen($r->rawBody()), 'body' => $r->rawBody()]);
 $app->get('/typed', fn (Request $r) => $r->query,
     query: ['n' => ['type' => 'integer'], 'f' => ['type' => 'number', 'optional' => true], 'b' => ['type' => 'boolean', 'optional' => true]]);
+// Values are decoded when first read: a handler that reads them only sometimes, work deferred
+// past the answer that reads them, and a Request kept past its handler.
+$app->post('/sometimes/{id:int}', fn (Request $r) => str_contains($r->queryString(), 'read')
+    ? ['id' => $r->path['id'], 'body' => $r->body, 'q' => $r->query]
+    : new Response(200, ['Content-Type' => 'application/json'], $r->rawBody()),
+    query: ['read' => ['type' => 'boolean', 'default' => false]]);
+$seen = new \ArrayObject();
+$app->get('/deferred/{id:int}', function (Request $r) use ($seen) {
+    $r->defer(fn () => $seen['deferred'] = $r->path['id']);
+    return ['queued' => true];
+});
+$app->get('/kept/{id:int}', function (Request $r) use ($seen) {
+    $seen['kept'] = $r;
+    return ['kept' => true];
+});
+$app->get('/seen', function () use ($seen) {
+    $kept = $seen['kept'] ?? null;
+    try {
+        $late = $kept?->path;
+    } catch (\LogicException $e) {
+        $late = $e->getMessage();
+    }
+    return ['deferred' => $seen['deferred'] ?? null, 'late' => $late];
+});
 
 return $app;
