@@ -193,7 +193,7 @@ typedef enum spikard_error {
 typedef enum spikard_request_kind {
     SPIKARD_KIND_HTTP = 0,       /**< An HTTP request (or a hook, factory or task invocation): answer with spikard_respond, spikard_stream_begin, spikard_continue or spikard_respond_error. */
     SPIKARD_KIND_WS_MESSAGE = 1, /**< A WebSocket data message, already checked (UTF-8 for text, the route's message_schema): method is "TEXT" or "BINARY", body the payload. */
-    SPIKARD_KIND_WS_CLOSE = 2,   /**< The connection is over (the last event of a conn): method "CLOSE", body the close code (2 bytes, big-endian; 1006 when the connection dropped) then the reason. Sends fail with SPIKARD_ECLOSED from now on. */
+    SPIKARD_KIND_WS_CLOSE = 2,   /**< The connection is over (the last event of a conn, also after a shutdown cut it: spikard_app_shutdown waits up to 2 s past its deadline for these): method "CLOSE", body the close code (2 bytes, big-endian; 1006 when the connection dropped) then the reason. Sends fail with SPIKARD_ECLOSED from now on. */
     SPIKARD_KIND_SHUTDOWN = 3,   /**< Reserved: never delivered by this version. */
     SPIKARD_KIND_WS_OPEN = 4     /**< A WebSocket connection was accepted (the handshake is done): method "GET", headers the upgrade request's. Greet with spikard_ws_send. */
 } spikard_request_kind;

@@ -376,3 +376,38 @@ func onEvent(streamRC chan<- int) func(Request) {
 		}
 	}
 }
+
+// A client that never answers the shutdown's 1001: the connection is cut
+// at the deadline, and its close event still reaches the host.
+func TestWebSocketCloseEventAtShutdown(t *testing.T) {
+	app, base := streamApp(t, nil)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close() // the client reads nothing: it never answers the close frame
+	kinds := make(chan uint32, 8)
+	go func() {
+		for {
+			reqs, rc, _ := Next(app, 5000, 8)
+			if rc != OK {
+				close(kinds)
+				return
+			}
+			for _, r := range reqs {
+				Continue(r.ID, "", 0)
+				kinds <- r.Kind
+			}
+		}
+	}()
+	if k := <-kinds; k != KindWSOpen {
+		t.Fatalf("first event kind %d", k)
+	}
+	rc, msg := Shutdown(app, 200)
+	if rc != OK && rc != ETIMEOUT {
+		t.Fatalf("shutdown: %s %s", StrError(rc), msg)
+	}
+	if k, ok := <-kinds; !ok || k != KindWSClose {
+		t.Fatalf("after the shutdown: kind %d (queue open %v), want the close event", k, ok)
+	}
+}

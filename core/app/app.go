@@ -22,6 +22,7 @@ import (
 	_ "github.com/spikard/spikard-go/core/middleware/all"
 	"github.com/spikard/spikard-go/core/openapi"
 	"github.com/spikard/spikard-go/core/problem"
+	"github.com/spikard/spikard-go/core/stream"
 	"github.com/valyala/fasthttp"
 )
 
@@ -255,11 +256,26 @@ func (a *App) Server() (*fasthttp.Server, error) {
 		// Routes with stream_request_body read bodies as they arrive (h2.go).
 		StreamRequestBody: a.streamsBodies(),
 		CloseOnShutdown:   true,
+		Logger:            connLogger{a},
 	}
 	a.mu.Lock()
 	a.servers = append(a.servers, s)
 	a.mu.Unlock()
 	return s, nil
+}
+
+// connLogger takes fasthttp's connection errors into the app's log, at
+// debug level (a client that vanished is not the server's problem), and
+// drops those already logged where they happened (a producer that failed
+// mid-stream).
+type connLogger struct{ a *App }
+
+func (l connLogger) Printf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, stream.CutOffText) {
+		return
+	}
+	l.a.log.Debug("fasthttp: " + msg)
 }
 
 // Serve answers requests on ln until Shutdown.

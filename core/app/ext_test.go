@@ -355,7 +355,7 @@ func TestContinueChanges(t *testing.T) {
 			}
 			return c.Continue([]byte(`{"header": {}}`))
 		},
-		"h":    func(c *app.Ctx) error { return c.NoContent(204) },
+		"h": func(c *app.Ctx) error { return c.NoContent(204) },
 	})
 	if r := s2.send(t, "GET", "/c", "", "X-User", "x"); r.status != 500 {
 		t.Fatalf("bad changes: %d", r.status)

@@ -70,6 +70,12 @@ func (a *App) beginShutdown(ctx context.Context) func() error {
 	}
 }
 
+// WaitWebSockets waits, after Shutdown, until every WebSocket connection
+// has ended and its OnClose callback returned (connections cut at the
+// deadline end a moment later), or ctx ends. Bindings whose callbacks go
+// through a queue keep serving it meanwhile, so that close events arrive.
+func (a *App) WaitWebSockets(ctx context.Context) error { return a.liveState().hub.WaitEmpty(ctx) }
+
 // abortAll cuts every stream still running and returns how many there were.
 func (l *liveState) abortAll() int {
 	l.mu.Lock()

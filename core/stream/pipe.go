@@ -187,8 +187,19 @@ func (p *Pipe) Fail(reason error) {
 	if reason == nil {
 		reason = io.ErrUnexpectedEOF
 	}
-	_ = p.finish(reason)
+	_ = p.finish(&CutOffError{reason})
 }
+
+// CutOffError ends a body its producer failed (Pipe.Fail): the server
+// cuts the response off. Whoever failed logged why already.
+type CutOffError struct{ Reason error }
+
+func (e *CutOffError) Error() string { return CutOffText + ": " + e.Reason.Error() }
+func (e *CutOffError) Unwrap() error { return e.Reason }
+
+// CutOffText starts the message of every CutOffError, so that a server's
+// connection log can tell them from unexpected errors.
+const CutOffText = "stream cut off by its producer"
 
 func (p *Pipe) finish(reason error) error {
 	p.endMu.Lock()

@@ -657,7 +657,19 @@ func (c *Conn) goAway(wait time.Duration) {
 }
 
 // kill drops the TCP connection.
-func (c *Conn) kill() { c.use(func(ws *websocket.Conn) { _ = ws.NetConn().Close() }) }
+//
+// fasthttp's hijacked connections ignore Close (fasthttp closes them when
+// the hijack handler returns), so the deadlines do the cutting: the read
+// loop and any writer fail at once, Serve returns, and fasthttp closes the
+// socket.
+func (c *Conn) kill() {
+	c.use(func(ws *websocket.Conn) {
+		now := time.Now()
+		_ = ws.NetConn().SetReadDeadline(now)
+		_ = ws.NetConn().SetWriteDeadline(now)
+		_ = ws.NetConn().Close()
+	})
+}
 
 // Process-wide registry, for the C ABI.
 var (
@@ -720,6 +732,24 @@ func (h *Hub) remove(c *Conn) {
 	if h.closing && len(h.conns) == 0 && h.empty != nil {
 		close(h.empty)
 		h.empty = nil
+	}
+}
+
+// WaitEmpty waits until every connection of a hub whose shutdown began
+// (GoAway) has ended - its OnClose returned - or ctx ends.
+func (h *Hub) WaitEmpty(ctx context.Context) error {
+	h.mu.Lock()
+	wait := h.empty
+	n := len(h.conns)
+	h.mu.Unlock()
+	if n == 0 || wait == nil {
+		return nil
+	}
+	select {
+	case <-wait:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -29,6 +29,10 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// closeEventGrace bounds how long a shutdown waits, after its deadline, for
+// the close events of the WebSocket connections it cut.
+const closeEventGrace = 2 * time.Second
+
 // DefaultHandlerTimeout applies when the document sets no
 // server.handler_timeout_ms.
 const DefaultHandlerTimeout = 30 * time.Second
@@ -417,6 +421,11 @@ func (a *App) shutdownLocked(timeoutMS int32) *Error {
 		defer cancel()
 	}
 	_ = a.core.Shutdown(ctx)
+	// Connections cut at the deadline end a moment later: let their close
+	// events reach the host (its queue still delivers) before it closes.
+	wctx, wcancel := context.WithTimeout(context.Background(), closeEventGrace)
+	_ = a.core.WaitWebSockets(wctx)
+	wcancel()
 	cut := a.abortAll()
 	C.spikard__app_close(a.cs)
 	a.state = stClosed
