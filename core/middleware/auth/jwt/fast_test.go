@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 )
@@ -210,10 +211,10 @@ func TestFastPathConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 200 {
 				c := baseClaims()
-				c["n"] = float64(g*1000 + i)
+				c["n"] = float64(g*1000 + i%20) // repeated tokens: the token cache too
 				tok := rawToken(fmt.Sprintf(`{"alg":"HS256","g":%d}`, g%3), mustJSON(c))
 				o := authOutcome(v, tok)
-				if o.status != 200 || o.claims["n"] != float64(g*1000+i) {
+				if o.status != 200 || o.claims["n"] != float64(g*1000+i%20) {
 					t.Errorf("goroutine %d: %+v", g, o)
 					return
 				}
@@ -223,22 +224,143 @@ func TestFastPathConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// TestFastPathAllocations guards the point of the fast path.
+// TestFastPathAllocations guards the point of the fast path and of the
+// token cache.
 func TestFastPathAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector drops pooled HMACs at random")
 	}
 	v := primed(t, hsCfg, gojwt.SigningMethodHS256, []byte(secret))
-	h := []byte("Bearer " + sign(t, gojwt.SigningMethodHS256, []byte(secret), baseClaims(), nil))
+	tok := []byte(sign(t, gojwt.SigningMethodHS256, []byte(secret), baseClaims(), nil))
+	// First sight: payload copy, map, the claims' boxed values (sub, iss,
+	// aud list and its element, exp, iat).
 	n := testing.AllocsPerRun(200, func() {
+		if _, ok := v.fast(tok); !ok {
+			t.Fatal("fast path refused a valid token")
+		}
+	})
+	if n > 10 {
+		t.Errorf("%.0f allocations per first-sight token, want ≤ 10", n)
+	}
+	// Seen before: the request's copy of the claims (map, aud list).
+	h := append([]byte("Bearer "), tok...)
+	n = testing.AllocsPerRun(200, func() {
 		if _, f := v.authenticate(h); f != nil {
 			t.Fatal(f.Detail)
 		}
 	})
-	// payload copy, map, the claims' boxed values (sub, iss, aud list and
-	// its element, exp, iat)
-	if n > 10 {
-		t.Errorf("%.0f allocations per verified token, want ≤ 10", n)
+	if n > 4 {
+		t.Errorf("%.0f allocations per known token, want ≤ 4", n)
+	}
+}
+
+// TestTokenCache: a token is remembered once it passed every check, its
+// time checks still run on every request, and each request gets claims of
+// its own.
+func TestTokenCache(t *testing.T) {
+	v, err := build(json.RawMessage(`{"algorithm":"HS256","secret":"` + secret + `","audience":"https://api.example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := baseClaims()
+	c["exp"] = float64(time.Now().Add(time.Minute).Unix())
+	c["scopes"] = []any{"read", map[string]any{"write": true}}
+	tok := sign(t, gojwt.SigningMethodHS256, []byte(secret), c, nil)
+
+	first := authOutcome(v, tok)
+	if first.status != 200 || v.tokens.get([]byte(tok)) == nil {
+		t.Fatalf("valid token: %+v, remembered %v", first, v.tokens.get([]byte(tok)) != nil)
+	}
+	// A handler scribbling on its claims changes nothing for the next request.
+	first.claims["sub"] = "root"
+	first.claims["scopes"].([]any)[0] = "admin"
+	first.claims["scopes"].([]any)[1].(map[string]any)["write"] = false
+	second := authOutcome(v, tok)
+	if second.status != 200 || second.claims["sub"] != "user123" ||
+		!reflect.DeepEqual(second.claims["scopes"], []any{"read", map[string]any{"write": true}}) {
+		t.Fatalf("second request: %+v", second)
+	}
+	second.claims["extra"] = 1.0
+	if third := authOutcome(v, tok); third.claims["extra"] != nil || third.claims["sub"] != "user123" {
+		t.Fatalf("third request sees another request's changes: %+v", third)
+	}
+
+	// Expiry is checked against each request's clock: the remembered token
+	// expires like any other, and is forgotten.
+	defer func(f func() time.Time) { now = f }(now)
+	now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if o := authOutcome(v, tok); o.status != 401 || o.detail != "Token has expired" {
+		t.Fatalf("expired remembered token: %+v", o)
+	}
+	if v.tokens.get([]byte(tok)) != nil {
+		t.Fatal("expired token still remembered")
+	}
+	now = time.Now
+
+	// Refused tokens are not remembered.
+	parts := strings.Split(tok, ".")
+	wrongAud := baseClaims()
+	wrongAud["aud"] = "https://elsewhere"
+	for _, bad := range []string{
+		parts[0] + "." + parts[1] + ".AAAA",
+		sign(t, gojwt.SigningMethodHS256, []byte(secret), wrongAud, nil),
+		sign(t, gojwt.SigningMethodHS256, []byte(secret), gojwt.MapClaims{"exp": 1.0}, nil),
+	} {
+		if o := authOutcome(v, bad); o.status != 401 {
+			t.Fatalf("%s accepted", bad)
+		}
+		if v.tokens.get([]byte(bad)) != nil {
+			t.Fatalf("refused token remembered: %s", bad)
+		}
+	}
+
+	// The cache is bounded.
+	for i := range 3000 {
+		c := baseClaims()
+		c["n"] = float64(i)
+		if o := authOutcome(v, sign(t, gojwt.SigningMethodHS256, []byte(secret), c, nil)); o.status != 200 {
+			t.Fatalf("token %d: %+v", i, o)
+		}
+	}
+	total := 0
+	for i := range v.tokens.shards {
+		total += len(v.tokens.shards[i].m)
+	}
+	if total > tokenShards*tokensPerShard {
+		t.Fatalf("%d tokens remembered, cap %d", total, tokenShards*tokensPerShard)
+	}
+}
+
+// TestTokenCacheAgreesAcrossTime: a remembered token is refused or let
+// through at any clock exactly as a verifier that never saw it decides.
+func TestTokenCacheAgreesAcrossTime(t *testing.T) {
+	defer func(f func() time.Time) { now = f }(now)
+	base := time.Now()
+	cfg := `{"algorithm":"HS256","secret":"` + secret + `","leeway":5}`
+	var toks []string
+	for _, c := range []gojwt.MapClaims{
+		{"exp": float64(base.Add(time.Hour).Unix())},
+		{"exp": float64(base.Add(time.Hour).Unix()), "nbf": float64(base.Add(-time.Minute).Unix())},
+		{"exp": float64(base.Add(time.Minute).Unix()) + 0.5, "nbf": float64(base.Unix())},
+		{"exp": float64(base.Add(time.Hour).Unix()), "nbf": json.Number(fmt.Sprint(base.Unix()))},
+	} {
+		toks = append(toks, sign(t, gojwt.SigningMethodHS256, []byte(secret), c, nil))
+	}
+	for _, tok := range toks {
+		cached, _ := build(json.RawMessage(cfg))
+		now = func() time.Time { return base }
+		if o := authOutcome(cached, tok); o.status != 200 || cached.tokens.get([]byte(tok)) == nil {
+			t.Fatalf("%s: %+v", tok, o)
+		}
+		for _, d := range []time.Duration{-2 * time.Hour, -time.Minute - 6*time.Second, -time.Minute, -4 * time.Second,
+			-6 * time.Second, 0, time.Minute, time.Minute + 5*time.Second, time.Minute + 6*time.Second, 2 * time.Hour, 0} {
+			now = func() time.Time { return base.Add(d) }
+			fresh, _ := build(json.RawMessage(cfg))
+			want, got := authOutcome(fresh, tok), authOutcome(cached, tok)
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("%s at %v: fresh %+v, remembered %+v", tok, d, want, got)
+			}
+		}
 	}
 }
 

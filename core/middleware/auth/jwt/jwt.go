@@ -151,6 +151,7 @@ type verifier struct {
 	realm      string
 
 	headers headerCache // header segments verified before (fast.go)
+	tokens  *tokenCache // tokens verified before (tokens.go)
 
 	missing, wrongScheme *authutil.Failure
 	badAlg               string // detail for a token of another algorithm
@@ -279,6 +280,7 @@ func build(raw json.RawMessage) (*verifier, error) {
 			gojwt.WithoutClaimsValidation(),
 		),
 		keys:       ks,
+		tokens:     newTokenCache(),
 		algs:       algs,
 		issuers:    c.Issuer,
 		audiences:  c.Audience,
@@ -340,9 +342,13 @@ func allSame(entries []keyEntry) bool {
 	return true
 }
 
+// hAuthorization is looked up in canonical form, without normalizing it
+// again on every request.
+var hAuthorization = fasthttp.AppendNormalizedHeaderKey(nil, fasthttp.HeaderAuthorization)
+
 func (v *verifier) wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		claims, f := v.authenticate(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization))
+		claims, f := v.authenticate(ctx.Request.Header.PeekCanonical(hAuthorization))
 		if f != nil {
 			f.Write(ctx)
 			return
@@ -411,27 +417,35 @@ func (v *verifier) authenticate(header []byte) (map[string]any, *authutil.Failur
 	if n := 1 + countDots(tok); n != 3 {
 		return nil, v.malformed(fmt.Sprintf("expected 3 parts separated by dots, found %d", n))
 	}
-	if claims, ok := v.fast(tok); ok {
-		if f := v.checkClaims(claims); f != nil {
+	if known := v.tokens.get(tok); known != nil {
+		// Its signature and its other claims passed before: only the
+		// clock can have changed.
+		if f := v.checkTimes(known.times, true); f != nil {
+			v.tokens.forget(tok)
 			return nil, f
 		}
-		return claims, nil
+		return known.copyClaims(), nil
 	}
-	token := string(tok)
-	claims := gojwt.MapClaims{}
-	var key any
-	t, err := v.parser.ParseWithClaims(token, claims, func(t *gojwt.Token) (any, error) {
-		k, err := v.keys.lookup(t)
-		key = k
-		return k, err
-	})
-	if err != nil {
-		return nil, v.explain(token, t, err)
+	claims, ok := v.fast(tok)
+	if !ok {
+		token := string(tok)
+		var key any
+		t, err := v.parser.ParseWithClaims(token, gojwt.MapClaims{}, func(t *gojwt.Token) (any, error) {
+			k, err := v.keys.lookup(t)
+			key = k
+			return k, err
+		})
+		if err != nil {
+			return nil, v.explain(token, t, err)
+		}
+		v.headers.remember(token[:strings.IndexByte(token, '.')], t, key)
+		claims = t.Claims.(gojwt.MapClaims)
 	}
-	v.headers.remember(token[:strings.IndexByte(token, '.')], t, key)
-	if f := v.checkClaims(claims); f != nil {
+	times, f := v.checkClaims(claims)
+	if f != nil {
 		return nil, f
 	}
+	v.tokens.put(tok, claims, times)
 	return claims, nil
 }
 
@@ -524,35 +538,31 @@ func (v *verifier) diagnose(token string) *authutil.Failure {
 }
 
 // checkClaims validates the registered claims (exp, nbf, iss, aud, in that
-// order) and the required ones.
-func (v *verifier) checkClaims(c map[string]any) *authutil.Failure {
-	t := now()
+// order) and the required ones. It returns the token's exp and nbf, which
+// checkTimes checks again when a remembered token comes back (tokens.go).
+func (v *verifier) checkClaims(c map[string]any) (tokenTimes, *authutil.Failure) {
+	var tt tokenTimes
 	exp, set, ok := numericDate(c, "exp")
 	if !ok {
-		return v.failed("Token validation failed: 'exp' claim must be a number")
+		return tt, v.failed("Token validation failed: 'exp' claim must be a number")
 	}
-	if !set {
-		if v.requireExp {
-			return v.failed("Token validation failed: missing required claim 'exp'")
-		}
-	} else if !t.Before(exp.Add(v.leeway)) {
-		return v.failed("Token has expired")
+	if !set && v.requireExp {
+		return tt, v.failed("Token validation failed: missing required claim 'exp'")
 	}
+	tt.exp, tt.expSet = exp, set
 	nbf, set, ok := numericDate(c, "nbf")
-	if !ok {
-		return v.failed("Token validation failed: 'nbf' claim must be a number")
-	}
-	if set && t.Add(v.leeway).Before(nbf) {
-		return v.failed("JWT not valid yet, not before claim is in the future")
+	tt.nbf, tt.nbfSet = nbf, set
+	if f := v.checkTimes(tt, ok); f != nil {
+		return tt, f
 	}
 	if len(v.issuers) > 0 {
 		iss, ok := c["iss"].(string)
 		if !ok || !slices.Contains(v.issuers, iss) {
-			return v.failed(v.badIssuer)
+			return tt, v.failed(v.badIssuer)
 		}
 	}
 	if len(v.audiences) > 0 && !audienceOK(c["aud"], v.audiences) {
-		return v.failed("Token audience is invalid")
+		return tt, v.failed("Token audience is invalid")
 	}
 	if len(v.required) > 0 {
 		var missing []string
@@ -567,7 +577,7 @@ func (v *verifier) checkClaims(c map[string]any) *authutil.Failure {
 				word = "claim"
 			}
 			detail := "Required " + word + " " + authutil.QuoteList(missing) + " missing from JWT"
-			return &authutil.Failure{
+			return tt, &authutil.Failure{
 				Status: fasthttp.StatusForbidden,
 				Title:  "Forbidden",
 				Detail: detail,
@@ -575,6 +585,28 @@ func (v *verifier) checkClaims(c map[string]any) *authutil.Failure {
 					"error", "insufficient_scope", "error_description", detail),
 			}
 		}
+	}
+	return tt, nil
+}
+
+// tokenTimes are a token's exp and nbf (set: present and not 0).
+type tokenTimes struct {
+	exp, nbf       time.Time
+	expSet, nbfSet bool
+}
+
+// checkTimes checks exp and nbf against the request's clock (nbfOK false:
+// nbf is not a number), in checkClaims' order.
+func (v *verifier) checkTimes(tt tokenTimes, nbfOK bool) *authutil.Failure {
+	t := now()
+	if tt.expSet && !t.Before(tt.exp.Add(v.leeway)) {
+		return v.failed("Token has expired")
+	}
+	if !nbfOK {
+		return v.failed("Token validation failed: 'nbf' claim must be a number")
+	}
+	if tt.nbfSet && t.Add(v.leeway).Before(tt.nbf) {
+		return v.failed("JWT not valid yet, not before claim is in the future")
 	}
 	return nil
 }
