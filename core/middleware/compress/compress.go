@@ -274,6 +274,13 @@ func parseQ(params []byte) int {
 	return 1000
 }
 
+// Request header names in canonical form, looked up without normalizing
+// them again on every request.
+var (
+	hRange          = fasthttp.AppendNormalizedHeaderKey(nil, fasthttp.HeaderRange)
+	hAcceptEncoding = fasthttp.AppendNormalizedHeaderKey(nil, fasthttp.HeaderAcceptEncoding)
+)
+
 type buffer struct{ b []byte }
 
 var buffers = sync.Pool{New: func() any { return new(buffer) }}
@@ -292,20 +299,22 @@ func (p *policy) wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if resp.IsBodyStream() || ctx.IsHead() {
 			return
 		}
-		h := &resp.Header
-		if len(h.ContentEncoding()) > 0 || h.Peek(fasthttp.HeaderContentRange) != nil ||
-			ctx.Request.Header.Peek(fasthttp.HeaderRange) != nil {
+		// The size first: most small answers stop here, before any
+		// header lookup.
+		body := resp.Body()
+		if len(body) < p.minSize || len(body) == 0 {
 			return
 		}
-		body := resp.Body()
-		if len(body) < p.minSize || len(body) == 0 || !p.compressible(h.ContentType()) {
+		h := &resp.Header
+		if len(h.ContentEncoding()) > 0 || h.Peek(fasthttp.HeaderContentRange) != nil ||
+			ctx.Request.Header.PeekCanonical(hRange) != nil || !p.compressible(h.ContentType()) {
 			return
 		}
 		if cc := h.Peek(fasthttp.HeaderCacheControl); cc != nil && containsFold(cc, "no-transform") {
 			return
 		}
 		addVary(h, "Accept-Encoding")
-		coding := Negotiate(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding), p.gzip, p.br)
+		coding := Negotiate(ctx.Request.Header.PeekCanonical(hAcceptEncoding), p.gzip, p.br)
 		if coding == None {
 			return
 		}

@@ -283,9 +283,18 @@ func sameOrigin(ctx *fasthttp.RequestCtx, origin []byte) bool {
 		bytes.EqualFold(origin[len(scheme):], host)
 }
 
+// Header names in canonical form, used without normalizing them again on
+// every request.
+var (
+	hOrigin        = fasthttp.AppendNormalizedHeaderKey(nil, fasthttp.HeaderOrigin)
+	hRequestMethod = fasthttp.AppendNormalizedHeaderKey(nil, fasthttp.HeaderAccessControlRequestMethod)
+	hAllowOrigin   = fasthttp.AppendNormalizedHeaderKey(nil, fasthttp.HeaderAccessControlAllowOrigin)
+	star           = []byte("*")
+)
+
 func (p *policy) wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		origin := ctx.Request.Header.Peek(fasthttp.HeaderOrigin)
+		origin := ctx.Request.Header.PeekCanonical(hOrigin)
 		if len(origin) == 0 {
 			next(ctx)
 			if p.varyOrigin {
@@ -294,7 +303,7 @@ func (p *policy) wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			return
 		}
 		if ctx.IsOptions() {
-			if reqMethod := ctx.Request.Header.Peek(fasthttp.HeaderAccessControlRequestMethod); len(reqMethod) > 0 {
+			if reqMethod := ctx.Request.Header.PeekCanonical(hRequestMethod); len(reqMethod) > 0 {
 				p.preflight(ctx, origin, reqMethod)
 				return
 			}
@@ -321,9 +330,9 @@ func (p *policy) wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 
 func (p *policy) setOrigin(h *fasthttp.ResponseHeader, origin []byte) {
 	if p.anyOrigin && !p.credentials {
-		h.Set(fasthttp.HeaderAccessControlAllowOrigin, "*")
+		h.SetCanonical(hAllowOrigin, star)
 	} else {
-		h.SetBytesV(fasthttp.HeaderAccessControlAllowOrigin, origin)
+		h.SetCanonical(hAllowOrigin, origin)
 	}
 	if p.credentials {
 		h.Set(fasthttp.HeaderAccessControlAllowCredentials, "true")
