@@ -24,6 +24,15 @@ func serve(name string) {
 		fmt.Fprintf(os.Stderr, "mwbench: unknown variant %q\n", name)
 		os.Exit(2)
 	}
+	app, err := v.app()
+	if err != nil {
+		log.Fatalf("mwbench: variant %s: %v", name, err)
+	}
+	log.Fatal(app.Serve(servekit.Listen()))
+}
+
+// app is the variant's server: the json route with its middleware.
+func (v *variant) app() (*spikard.App, error) {
 	app := spikard.New(spikard.Config{Host: "127.0.0.1"})
 	for key, cfg := range v.middleware() {
 		app.Use(key, cfg)
@@ -35,8 +44,5 @@ func serve(name string) {
 			})
 		}
 	}
-	if err := app.Build(); err != nil {
-		log.Fatalf("mwbench: variant %s: %v", name, err)
-	}
-	log.Fatal(app.Serve(servekit.Listen()))
+	return app, app.Build()
 }
