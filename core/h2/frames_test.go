@@ -444,7 +444,8 @@ func TestSniffer(t *testing.T) {
 	for i := range req {
 		parts = append(parts, req[i:i+1])
 	}
-	for _, ps := range [][]string{{req}, parts, {"\r\n" + req}, {"PUT /one HTTP/1.0\r\nContent-Length: 0\r\n\r\n"}} {
+	long := "GET /one?q=" + strings.Repeat("z", 2*sniffSize) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	for _, ps := range [][]string{{req}, parts, {"\r\n" + req}, {"PUT /one HTTP/1.0\r\nContent-Length: 0\r\n\r\n"}, {long}} {
 		got, err := exchange(ps...)
 		if err != nil && !errors.Is(err, io.EOF) {
 			t.Fatal(err)
