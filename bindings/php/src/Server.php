@@ -43,6 +43,8 @@ final class Server
 
     /** The request being handled, and the rest of its batch, for a worker that dies. */
     private ?CData $batch = null;
+    /** @var list<CData> */
+    private array $views = [];
     private int $batchAt = 0;
     private int $batchEnd = 0;
 
@@ -168,21 +170,13 @@ final class Server
         });
         $ffi = $this->ffi;
         $app = $this->app;
-        $buf = $ffi->new('spikard_request[' . self::BATCH . ']');
+        $buf = $this->buffer();
         $n = $ffi->new('size_t');
         $np = FFI::addr($n);
-        $this->batch = $buf;
         while (!$this->stopping) {
             $rc = $ffi->spikard_next($app, 200, $buf, self::BATCH, $np);
             if ($rc === 0) {
-                $cnt = $n->cdata;
-                $this->batchEnd = $cnt;
-                for ($i = 0; $i < $cnt; $i++) {
-                    $this->batchAt = $i;
-                    $this->dispatch($buf[$i]);
-                }
-                $this->batchEnd = 0;
-                $this->served += $cnt;
+                $this->runBatch($n->cdata);
                 if ($maxRequests > 0 && $this->served >= $maxRequests) {
                     break;
                 }
@@ -210,11 +204,11 @@ final class Server
             return -1;
         }
         $ffi = $this->ffi;
-        $this->batch ??= $ffi->new('spikard_request[' . self::BATCH . ']');
+        $buf = $this->buffer();
         $n = $ffi->new('size_t');
         $rc = $timeoutMs > 0
-            ? $ffi->spikard_next($this->app, $timeoutMs, $this->batch, self::BATCH, FFI::addr($n))
-            : $ffi->spikard_try_next($this->app, $this->batch, self::BATCH, FFI::addr($n));
+            ? $ffi->spikard_next($this->app, $timeoutMs, $buf, self::BATCH, FFI::addr($n))
+            : $ffi->spikard_try_next($this->app, $buf, self::BATCH, FFI::addr($n));
         if ($rc === SpikardException::ETIMEOUT) {
             return 0;
         }
@@ -223,14 +217,33 @@ final class Server
         }
         Native::check($rc, 'spikard_next');
         $cnt = $n->cdata;
+        $this->runBatch($cnt);
+        return $cnt;
+    }
+
+    /** The batch buffer, and views of its slots made once (not one CData per request). */
+    private function buffer(): CData
+    {
+        if ($this->batch === null) {
+            $this->batch = $this->ffi->new('spikard_request[' . self::BATCH . ']');
+            for ($i = 0; $i < self::BATCH; $i++) {
+                $this->views[$i] = $this->batch[$i];
+            }
+        }
+        return $this->batch;
+    }
+
+    /** Answers the first $cnt requests of the batch buffer. */
+    private function runBatch(int $cnt): void
+    {
+        $views = $this->views;
         $this->batchEnd = $cnt;
         for ($i = 0; $i < $cnt; $i++) {
             $this->batchAt = $i;
-            $this->dispatch($this->batch[$i]);
+            $this->dispatch($views[$i]);
         }
         $this->batchEnd = 0;
         $this->served += $cnt;
-        return $cnt;
     }
 
     /**
@@ -264,13 +277,7 @@ final class Server
             if ($cnt === 0) {
                 return;
             }
-            $this->batchEnd = $cnt;
-            for ($i = 0; $i < $cnt; $i++) {
-                $this->batchAt = $i;
-                $this->dispatch($buf[$i]);
-            }
-            $this->batchEnd = 0;
-            $this->served += $cnt;
+            $this->runBatch($cnt);
         }
     }
 
