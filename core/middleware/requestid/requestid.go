@@ -168,11 +168,15 @@ func AppendID(dst []byte) []byte {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	const hex = "0123456789abcdef"
+	var out [36]byte
 	for i, x := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst = append(dst, '-')
-		}
-		dst = append(dst, hex[x>>4], hex[x&0x0f])
+		p := idPos[i]
+		out[p], out[p+1] = hex[x>>4], hex[x&0x0f]
 	}
-	return dst
+	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
+	return append(dst, out[:]...)
 }
+
+// idPos is where each byte's two hex digits go in the 36-character form
+// (dashes at 8, 13, 18 and 23).
+var idPos = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
