@@ -5,6 +5,7 @@ package procstat
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -184,4 +185,31 @@ func TreeRSS(pids []int) int64 {
 		}
 	}
 	return sum
+}
+
+// WaitIdle waits, up to limit, until the machine's CPUs are busy with less
+// than maxCores cores' worth of work (sampled over half a second): on a
+// shared machine, a measurement should not start in the middle of someone
+// else's build.
+func WaitIdle(ctx context.Context, limit time.Duration, maxCores float64) error {
+	if limit <= 0 {
+		return nil
+	}
+	const sample = 500 * time.Millisecond
+	deadline := time.Now().Add(limit)
+	for {
+		b0, err := ReadSystemBusy()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(sample):
+		}
+		b1, _ := ReadSystemBusy()
+		if cores := (b1 - b0).Seconds() / sample.Seconds(); cores <= maxCores || time.Now().After(deadline) {
+			return nil
+		}
+	}
 }

@@ -391,7 +391,7 @@ func measure(ctx context.Context, o options, w workload.Workload, lives []*live,
 		ready = append(ready, lv)
 	}
 	for round := 1; round <= o.repeat; round++ {
-		if err := waitIdle(ctx, o.idleWait); err != nil {
+		if err := procstat.WaitIdle(ctx, o.idleWait, report.NoisyCores/2); err != nil {
 			return err
 		}
 		var line []string
@@ -427,30 +427,6 @@ func measure(ctx context.Context, o options, w workload.Workload, lives []*live,
 		res.Row(lv.s.Name, w.Name).RSSKiB = procstat.TreeRSS(procstat.Tree(lv.p.PIDs))
 	}
 	return nil
-}
-
-// waitIdle waits, up to limit, until other processes leave the CPUs idle.
-func waitIdle(ctx context.Context, limit time.Duration) error {
-	if limit <= 0 {
-		return nil
-	}
-	const sample = 500 * time.Millisecond
-	deadline := time.Now().Add(limit)
-	for {
-		b0, err := procstat.ReadSystemBusy()
-		if err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(sample):
-		}
-		b1, _ := procstat.ReadSystemBusy()
-		if cores := (b1 - b0).Seconds() / sample.Seconds(); cores <= report.NoisyCores/2 || time.Now().After(deadline) {
-			return nil
-		}
-	}
 }
 
 func oneLine(s string) string {

@@ -50,6 +50,7 @@ type options struct {
 	variants             []*variant
 	profile              string
 	out                  string
+	idleWait             time.Duration
 }
 
 func main() {
@@ -81,6 +82,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&vars, "variants", "", "comma-separated variants (default all): "+strings.Join(variantNames(), ", ")+"; none is always added")
 	flag.StringVar(&o.profile, "profile", "", "a variant whose server runs under pprof; its top functions are printed (its numbers are then low)")
 	flag.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
+	flag.DurationVar(&o.idleWait, "idle-wait", 0, "before each round of each workload, wait up to this long for other processes to leave the CPUs idle")
 	flag.Parse()
 	if o.duration < time.Second || o.repeat < 1 || o.connections < 1 || o.threads < 1 || o.threads > o.connections {
 		return o, errors.New("need -duration ≥ 1s, -repeat ≥ 1, and 1 ≤ -threads ≤ -connections")
@@ -239,6 +241,9 @@ func run(ctx context.Context, o options) error {
 	// neighbour.
 	for round := 1; round <= o.repeat; round++ {
 		for wi, w := range o.workloads {
+			if err := procstat.WaitIdle(ctx, o.idleWait, report.NoisyCores/2); err != nil {
+				return err
+			}
 			var line []string
 			for i := range ss {
 				s := ss[(i+round-1+wi)%len(ss)]
@@ -291,39 +296,63 @@ func run(ctx context.Context, o options) error {
 // markdown renders one table per workload.
 func markdown(res *report.Results, o options, cmd, wrkVersion string, took time.Duration) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Middleware cost — %s\n\n`%s`: wrk `-t%d -c%d -d%s`, %s warm-up, %d interleaved rounds; %s, %s, %d CPUs shared by wrk and the server; took %s.\n",
+	fmt.Fprintf(&b, "## Middleware cost — %s\n\n`%s`: wrk `-t%d -c%d -d%s`, %s warm-up, %d interleaved rounds; %s, %s, %d CPUs shared by wrk and the servers; took %s.\n",
 		time.Now().Format("2006-01-02"), cmd, o.threads, o.connections, o.duration, o.warmup, o.repeat,
 		runtime.Version(), wrkVersion, runtime.NumCPU(), took.Round(time.Second))
 	if o.profile != "" {
 		fmt.Fprintf(&b, "\n**Variant %s ran under pprof: its numbers are low.**\n", o.profile)
 	}
-	b.WriteString("\nCost = 1 − req/s ÷ no-middleware req/s, per round (runs taken back to back): median and range over the rounds. CPU = the server's CPU time per request (all runs); its change against no middleware.\n")
+	b.WriteString(`
+- **cost (req/s)**: 1 − req/s ÷ no-middleware req/s, per round (runs taken back to back): median, and range over the rounds.
+- **server CPU / req**, **wrk CPU / req**: CPU time (user + system, from /proc) per request over all runs.
+- **cost (CPU)**: 1 − (server + wrk CPU per request without middleware) ÷ (the same with it): the throughput cost when
+  wrk and the server saturate the same cores, unmoved by what else runs on the machine.
+- **other load**: CPU other processes used meanwhile (median, in cores): above ~0.2 the req/s columns are noisy.
+`)
 	for _, w := range o.workloads {
 		comp := "below gzip's min_size: sent uncompressed"
 		if len(w.Expect) >= gzipMinSize {
 			comp = fmt.Sprintf("gzipped to %d bytes", len(compressed(w.Expect)))
 		}
 		fmt.Fprintf(&b, "\n### %s — `%s %s`, %d-byte JSON echoed (%s)\n\n", w.Name, w.Method, w.Target, len(w.Body), comp)
-		b.WriteString("| variant | req/s (median) | min–max | cost vs none | server CPU / request | CPU vs none | other load |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("| variant | req/s (median) | min–max | cost (req/s) | server CPU / req | wrk CPU / req | cost (CPU) | other load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		base := res.Row("none", w.Name)
+		baseCPU := base.CPUPerReq + wrkCPUPerReq(base)
 		for _, s := range res.Servers {
 			r := res.Row(s.Name, w.Name)
 			name := fmt.Sprintf("%s (`%s`)", s.What, s.Name)
 			if !r.Valid() {
 				name += " **invalid**: " + r.Problem
 			}
-			cost, cpu := "—", "—"
+			cost, cpuCost := "—", "—"
 			if q, ok := ratio(res, s.Name, w.Name); ok {
 				cost = fmt.Sprintf("%.1f %% (%.1f … %.1f)", 100*(1-q.RoundMedian), 100*(1-q.RoundMax), 100*(1-q.RoundMin))
-				if base.CPUPerReq > 0 {
-					cpu = fmt.Sprintf("%+.1f %%", 100*(float64(r.CPUPerReq)/float64(base.CPUPerReq)-1))
+				if cpu := r.CPUPerReq + wrkCPUPerReq(r); cpu > 0 && baseCPU > 0 {
+					cpuCost = fmt.Sprintf("%.1f %%", 100*(1-float64(baseCPU)/float64(cpu)))
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.2f cores |\n", name,
-				report.FmtInt(int64(math.Round(r.ReqPerSec))), r.Spread(), cost, report.FmtDur(r.CPUPerReq), cpu, r.OtherCores)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.2f cores |\n", name,
+				report.FmtInt(int64(math.Round(r.ReqPerSec))), r.Spread(), cost, report.FmtDur(r.CPUPerReq),
+				report.FmtDur(wrkCPUPerReq(r)), cpuCost, r.OtherCores)
 		}
 	}
 	return b.String()
+}
+
+// wrkCPUPerReq is the load generator's CPU time per request (all runs):
+// bigger requests and answers cost the client too, and on a shared
+// machine that is throughput the server does not get.
+func wrkCPUPerReq(r *report.Row) time.Duration {
+	var cpu time.Duration
+	var n int64
+	for _, run := range r.Runs {
+		cpu += run.Result.CPU
+		n += run.Requests
+	}
+	if n == 0 {
+		return 0
+	}
+	return cpu / time.Duration(n)
 }
 
 func ratio(res *report.Results, server, w string) (report.Ratio, bool) {
