@@ -5,7 +5,10 @@
 //
 // The server runs in this process on 127.0.0.1 with HTTP/2 on (HTTP/1.1 and
 // h2c share its port, so every client talks to the same listener and the
-// same pipeline). Runs, each after a warm-up of its own:
+// same pipeline). Each round runs these clients in turn, each after a
+// warm-up of its own, and the round with the median rate is reported per
+// client (-repeat rounds, 3 by default, so that load from elsewhere on the
+// machine falls on every client alike):
 //
 //   - wrk, HTTP/1.1 (the yardstick of bench/);
 //   - h2load --h1, HTTP/1.1 from h2load, so that the client's own cost can
@@ -36,6 +39,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -55,14 +59,15 @@ func main() {
 
 func run() error {
 	name := flag.String("workload", "json-small", "workload of bench/workload (a POST echo: json-*)")
-	duration := flag.Duration("duration", 10*time.Second, "each measured run")
-	warmup := flag.Duration("warmup", 2*time.Second, "warm-up before each run")
+	duration := flag.Duration("duration", 5*time.Second, "each measured run")
+	warmup := flag.Duration("warmup", time.Second, "warm-up before each run")
 	conns := flag.Int("connections", 64, "connections (both tools)")
 	threads := flag.Int("threads", 2, "client threads (both tools)")
 	streams := flag.Int("streams", 10, "h2load -m of the multiplexed run (concurrent streams per connection)")
 	only := flag.String("only", "", "run only these (comma-separated: wrk, h1, h2, h2m)")
 	cpuprofile := flag.String("cpuprofile", "", "write the process's CPU profile (the server's, mostly) during the runs to this file")
 	verbose := flag.Bool("v", false, "print the tools' reports")
+	repeat := flag.Int("repeat", 3, "rounds (each runs every client once); the median round is reported")
 	flag.Parse()
 
 	w, ok := workload.ByName(*name)
@@ -102,8 +107,8 @@ func run() error {
 		return err
 	}
 
-	fmt.Printf("h2bench: %s (%s %s, %d-byte body) on %s; %d connections, %d threads, %v runs after %v warm-ups\n",
-		w.Name, w.Method, w.Target, len(w.Body), addr, *conns, *threads, *duration, *warmup)
+	fmt.Printf("h2bench: %s (%s %s, %d-byte body) on %s; %d connections, %d threads; %d rounds of %v runs after %v warm-ups\n",
+		w.Name, w.Method, w.Target, len(w.Body), addr, *conns, *threads, max(1, *repeat), *duration, *warmup)
 	fmt.Printf("%s; %s; load average before: %s\n\n", wrk.Version(wrkBin), h2loadVersion(h2loadBin), loadavg())
 
 	want := func(run string) bool { return *only == "" || strings.Contains(","+*only+",", ","+run+",") }
@@ -118,53 +123,78 @@ func run() error {
 		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
-	var rows []row
-	if want("wrk") {
-		wo := wrk.Options{Bin: wrkBin, URL: url, Threads: *threads, Connections: *conns, Script: script}
-		wo.Duration = *warmup
-		if _, _, err := wrk.Run(ctx, wo); err != nil {
-			return err
-		}
-		wo.Duration = *duration
-		res, text, err := wrk.Run(ctx, wo)
-		if err != nil {
-			return err
-		}
-		if *verbose {
-			fmt.Println(text)
-		}
-		rows = append(rows, row{"HTTP/1.1", "wrk", res.ReqPerSec, res.P50.Seconds() * 1000,
-			res.Requests, res.Non2xx + res.SocketErrs.Total()})
-	}
-
 	h2 := h2loadRun{bin: h2loadBin, url: url, body: bodyFile, contentType: w.ContentType,
 		threads: *threads, conns: *conns, duration: *duration, warmup: *warmup}
-	for _, run := range []struct {
+	type runner struct {
 		id, proto, tool string
-		args            []string
-	}{
-		{"h1", "HTTP/1.1", "h2load --h1", []string{"--h1"}},
-		{"h2", "h2c", "h2load -m 1", []string{"-m", "1"}},
-		{"h2m", "h2c", "h2load -m " + strconv.Itoa(*streams), []string{"-m", strconv.Itoa(*streams)}},
-	} {
-		if !want(run.id) {
+		run             func() (row, string, error)
+	}
+	h2loadRunner := func(id, proto, tool string, args ...string) runner {
+		return runner{id, proto, tool, func() (row, string, error) {
+			r, text, err := h2.run(ctx, args...)
+			return row{proto, tool, r.reqPerSec, r.meanMS, r.done, r.errors}, text, err
+		}}
+	}
+	runners := []runner{
+		{"wrk", "HTTP/1.1", "wrk", func() (row, string, error) {
+			wo := wrk.Options{Bin: wrkBin, URL: url, Threads: *threads, Connections: *conns, Script: script}
+			wo.Duration = *warmup
+			if _, _, err := wrk.Run(ctx, wo); err != nil {
+				return row{}, "", err
+			}
+			wo.Duration = *duration
+			res, text, err := wrk.Run(ctx, wo)
+			return row{"HTTP/1.1", "wrk", res.ReqPerSec, res.P50.Seconds() * 1000,
+				res.Requests, res.Non2xx + res.SocketErrs.Total()}, text, err
+		}},
+		h2loadRunner("h1", "HTTP/1.1", "h2load --h1", "--h1"),
+		h2loadRunner("h2", "h2c", "h2load -m 1", "-m", "1"),
+		h2loadRunner("h2m", "h2c", "h2load -m "+strconv.Itoa(*streams), "-m", strconv.Itoa(*streams)),
+	}
+	// Rounds run every client once, in turn, so that load from elsewhere on
+	// the machine falls on all of them alike; each row is the round with
+	// the median rate.
+	results := map[string][]row{}
+	for round := 0; round < max(1, *repeat); round++ {
+		for _, r := range runners {
+			if !want(r.id) {
+				continue
+			}
+			got, text, err := r.run()
+			if err != nil {
+				return err
+			}
+			if *verbose {
+				fmt.Println(text)
+			}
+			results[r.id] = append(results[r.id], got)
+		}
+	}
+	var rows []row
+	spread := map[string]string{}
+	for _, r := range runners {
+		rs := results[r.id]
+		if len(rs) == 0 {
 			continue
 		}
-		r, text, err := h2.run(ctx, run.args...)
-		if err != nil {
-			return err
+		sort.Slice(rs, func(i, j int) bool { return rs[i].reqPerSec < rs[j].reqPerSec })
+		med := rs[len(rs)/2]
+		med.errors = 0
+		for _, x := range rs {
+			med.errors += x.errors
 		}
-		if *verbose {
-			fmt.Println(text)
-		}
-		rows = append(rows, row{run.proto, run.tool, r.reqPerSec, r.meanMS, r.done, r.errors})
+		rows = append(rows, med)
+		spread[r.tool] = fmt.Sprintf("%.0f–%.0f", rs[0].reqPerSec, rs[len(rs)-1].reqPerSec)
 	}
 
-	fmt.Printf("%-9s %-14s %12s %14s %12s %8s\n", "protocol", "client", "req/s", "latency (ms)", "requests", "errors")
+	fmt.Printf("%-9s %-14s %12s %14s %12s %8s %s\n", "protocol", "client", "req/s", "latency (ms)", "requests", "errors",
+		"req/s of the rounds")
 	for _, r := range rows {
-		fmt.Printf("%-9s %-14s %12.0f %14.2f %12d %8d\n", r.proto, r.tool, r.reqPerSec, r.latencyMS, r.requests, r.errors)
+		fmt.Printf("%-9s %-14s %12.0f %14.2f %12d %8d %s\n", r.proto, r.tool, r.reqPerSec, r.latencyMS, r.requests, r.errors,
+			spread[r.tool])
 	}
-	fmt.Println("\nlatency: wrk's median, h2load's mean time for request. errors: non-2xx answers and socket errors.")
+	fmt.Println("\nreq/s, latency, requests: the round with the median rate. latency: wrk's median, h2load's mean time")
+	fmt.Println("for request. errors (every round): non-2xx answers, failed requests and socket errors.")
 	fmt.Printf("load average after: %s (other work on the machine skews every figure)\n", loadavg())
 	rate := map[string]float64{}
 	for _, r := range rows {
