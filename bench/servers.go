@@ -287,7 +287,8 @@ func fpmLaunch(root string) *Launch {
 	return &Launch{
 		Files: map[string]string{"nginx.conf": nginx, "php-fpm.conf": fpm}, Ready2: true,
 		Cmds: []Cmd{
-			{Argv: []string{fpmBin, "--nodaemonize", "--allow-to-run-as-root", "--fpm-config", "{dir}/php-fpm.conf"}},
+			{Argv: []string{fpmBin, "--nodaemonize", "--allow-to-run-as-root", "--fpm-config", "{dir}/php-fpm.conf"},
+				Env: []string{"BENCH_TMP={dir}"}}, // clear_env = no: the children see it
 			{Argv: []string{nginxBin, "-c", "{dir}/nginx.conf", "-p", "{dir}", "-e", "{dir}/nginx-error.log"}},
 		}}
 }
