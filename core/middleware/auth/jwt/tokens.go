@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"sync"
+	"sync/atomic"
 )
 
 // A client sends the same bearer token with every request until it
@@ -31,10 +32,13 @@ type tokenCache struct {
 	shards [tokenShards]tokenShard
 }
 
+// A shard's map is never changed once published: readers only load a
+// pointer (no lock, no shared write, so cores do not fight over a cache
+// line on every request); writers copy it (at most tokensPerShard entries).
 type tokenShard struct {
-	mu sync.RWMutex
-	m  map[uint64]*knownToken // by maphash of the token
-	_  [40]byte               // keep shards on separate cache lines
+	mu sync.Mutex                             // serializes writers
+	m  atomic.Pointer[map[uint64]*knownToken] // by maphash of the token
+	_  [48]byte                               // keep shards on separate cache lines
 }
 
 type knownToken struct {
@@ -49,10 +53,11 @@ func newTokenCache() *tokenCache { return &tokenCache{seed: maphash.MakeSeed()} 
 // get returns what is remembered of tok, or nil.
 func (c *tokenCache) get(tok []byte) *knownToken {
 	h := maphash.Bytes(c.seed, tok)
-	sh := &c.shards[h%tokenShards]
-	sh.mu.RLock()
-	k := sh.m[h]
-	sh.mu.RUnlock()
+	m := c.shards[h%tokenShards].m.Load()
+	if m == nil {
+		return nil
+	}
+	k := (*m)[h]
 	if k == nil || k.token != string(tok) {
 		return nil
 	}
@@ -75,10 +80,14 @@ func (c *tokenCache) put(tok []byte, claims map[string]any, times tokenTimes) {
 	h := maphash.Bytes(c.seed, tok)
 	sh := &c.shards[h%tokenShards]
 	sh.mu.Lock()
-	if sh.m == nil || len(sh.m) >= tokensPerShard {
-		sh.m = make(map[uint64]*knownToken, tokensPerShard)
-	}
-	sh.m[h] = k
+	next := make(map[uint64]*knownToken, tokensPerShard)
+	if old := sh.m.Load(); old != nil && len(*old) < tokensPerShard {
+		for h, k := range *old {
+			next[h] = k
+		}
+	} // a full shard starts again
+	next[h] = k
+	sh.m.Store(&next)
 	sh.mu.Unlock()
 }
 
@@ -87,8 +96,16 @@ func (c *tokenCache) forget(tok []byte) {
 	h := maphash.Bytes(c.seed, tok)
 	sh := &c.shards[h%tokenShards]
 	sh.mu.Lock()
-	if k := sh.m[h]; k != nil && k.token == string(tok) {
-		delete(sh.m, h)
+	if old := sh.m.Load(); old != nil {
+		if k := (*old)[h]; k != nil && k.token == string(tok) {
+			next := make(map[uint64]*knownToken, len(*old))
+			for h2, k2 := range *old {
+				if h2 != h {
+					next[h2] = k2
+				}
+			}
+			sh.m.Store(&next)
+		}
 	}
 	sh.mu.Unlock()
 }
