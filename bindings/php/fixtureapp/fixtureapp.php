@@ -26,10 +26,14 @@ if ($i !== false && isset($argv[$i + 1])) {
 }
 
 use Spikard\App;
+use Spikard\Event;
+use Spikard\EventStream;
+use Spikard\InvalidEventException;
 use Spikard\Next;
 use Spikard\Request;
 use Spikard\Response;
 use Spikard\Server;
+use Spikard\StreamedResponse;
 
 final class Raised extends RuntimeException
 {
@@ -140,6 +144,12 @@ function handler(stdClass $s, States $st): Closure
             $headers['Set-Cookie'][] = $c;
         }
         $ct = $s->content_type ?? '';
+        if (isset($s->stream)) {
+            return new StreamedResponse(chunks($s->stream), $status, $headers, $ct !== '' ? $ct : null);
+        }
+        if (isset($s->sse)) {
+            return new EventStream(events($s->sse, $s->sse->resume ?? false ? $r->lastEventId() : null), $status, $headers);
+        }
         if (isset($s->state) && $s->state !== '') {
             return Response::json([$s->state => $st->lists[$s->state] ?? []], $status, $headers);
         }
@@ -177,6 +187,47 @@ function handler(stdClass $s, States $st): Closure
         }
         return new Response($status, $ct !== '' ? $headers + ['Content-Type' => $ct] : $headers);
     };
+}
+
+/** The chunks of a "stream" member, each after delay_ms. */
+function chunks(stdClass $spec): Generator
+{
+    foreach ($spec->chunks ?? [] as $b64) {
+        if (($spec->delay_ms ?? 0) > 0) {
+            usleep($spec->delay_ms * 1000);
+        }
+        yield base64_decode($b64, true);
+    }
+}
+
+/**
+ * The events of an "sse" member, each after delay_ms; one the route's event
+ * schema rejects is skipped. With a numeric $lastEventId (resume), events
+ * whose numeric id is not above it are skipped.
+ */
+function events(stdClass $spec, ?string $lastEventId): Generator
+{
+    $last = $lastEventId !== null && preg_match('/^[+-]?\d+$/', $lastEventId) ? (int) $lastEventId : null;
+    foreach ($spec->events ?? [] as $e) {
+        $id = (string) ($e->id ?? '');
+        if ($last !== null && preg_match('/^[+-]?\d+$/', $id) && (int) $id <= $last) {
+            continue;
+        }
+        if (($spec->delay_ms ?? 0) > 0) {
+            usleep($spec->delay_ms * 1000);
+        }
+        try {
+            yield new Event(
+                data: ($e->data ?? '') !== '' ? $e->data : null,
+                event: ($e->event ?? '') !== '' ? $e->event : null,
+                id: $id !== '' ? $id : null,
+                retry: ($e->retry_ms ?? 0) > 0 ? $e->retry_ms : null,
+                comment: ($e->comment ?? '') !== '' ? $e->comment : null,
+            );
+        } catch (InvalidEventException) {
+            // the core kept it off the stream: skip it
+        }
+    }
 }
 
 /** The raw text of a top-level member of a JSON object (so numbers keep their spelling). */
@@ -291,13 +342,7 @@ while (true) {
                 });
                 foreach ((array) ($msg->handlers ?? []) as $name => $spec) {
                     $h = handler($spec, $st);
-                    if (isset($spec->stream)) {
-                        // no streaming API (spikard_stream_begin is reserved): the chunks as one
-                        // buffered body, what a PHP handler can do today
-                        $spec->body_raw = implode('', array_map('base64_decode', $spec->stream->chunks ?? []));
-                        $h = handler($spec, $st);
-                    }
-                    foreach (['sse' => 'spikard_sse_send', 'websocket' => 'spikard_ws_send'] as $k => $fn) {
+                    foreach (['websocket' => 'spikard_ws_send'] as $k => $fn) {
                         if (isset($spec->{$k})) {
                             // what the core answers alone (validation, origin checks) still runs
                             $h = static function () use ($name, $k, $fn) {

@@ -109,6 +109,10 @@ final class App
      * @param list<string> $deps  dependency keys the handler receives ($r->dependencies)
      * @param array<string, mixed> $options  more route members of the document (middleware,
      *                                       max_body_size, summary, tags, operation_id, ...)
+     * @param array<string, mixed>|bool|null $sse  the route answers Server-Sent Events: the
+     *                                       document's "sse" member (keep_alive_ms, retry_ms,
+     *                                       event_schema) or true; a Generator the handler returns
+     *                                       is then an EventStream
      */
     public function route(
         string $method,
@@ -124,6 +128,7 @@ final class App
         array $deps = [],
         ?string $name = null,
         array $options = [],
+        array|bool|null $sse = null,
     ): self {
         $name ??= strtolower($method) . '_' . trim((string) preg_replace('/[^A-Za-z0-9]+/', '_', $path), '_') . '_' . $this->seq++;
         $r = ['method' => strtoupper($method), 'path' => $path, 'handler' => $name];
@@ -151,8 +156,12 @@ final class App
         if ($deps !== []) {
             $r['handler_dependencies'] = array_values(array_unique($deps));
         }
-        $this->routes[] = $r + $options;
         $this->handlers[$name] = ['kind' => 'route', 'fn' => $fn];
+        if ($sse !== null && $sse !== false) {
+            $r['sse'] = \is_array($sse) && $sse !== [] ? $sse : new \stdClass();
+            $this->handlers[$name]['sse'] = true;
+        }
+        $this->routes[] = $r + $options;
         return $this;
     }
 

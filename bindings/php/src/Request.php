@@ -182,6 +182,12 @@ final class Request
         return $this->fake === null ? $this->field('request_id') : '';
     }
 
+    /** The Last-Event-ID header of a reconnecting Server-Sent Events client, or null. */
+    public function lastEventId(): ?string
+    {
+        return $this->header('last-event-id');
+    }
+
     /** The raw body (for a route without a body schema, or a binary upload). */
     public function rawBody(): string
     {

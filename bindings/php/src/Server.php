@@ -7,6 +7,7 @@ namespace Spikard;
 use FFI;
 use FFI\CData;
 use Spikard\Internal\Native;
+use Spikard\Internal\Producer;
 
 /**
  * One app served by this process: libspikard accepts, routes and validates
@@ -18,6 +19,16 @@ use Spikard\Internal\Native;
  * A handler that throws is answered by the core's 500 problem with the
  * request id (the exception and its trace go to stderr); an HttpException
  * becomes a problem of its status; the worker keeps serving.
+ *
+ * Streams (a handler that returns a Generator, a StreamedResponse or an
+ * EventStream) are produced in the same thread, in turn with the requests:
+ * while any stream is active the loop takes what is queued without
+ * waiting (spikard_try_next), then advances every active stream by one
+ * chunk, and so on. A generator that sleeps between chunks delays the
+ * worker's other work by that sleep each round, never for the whole
+ * stream. A client that stops reading without closing its connection
+ * blocks the worker once 16 chunks wait for it (spikard_stream_write's
+ * backpressure): give such streams their own workers (`--workers`).
  */
 final class Server
 {
@@ -50,6 +61,10 @@ final class Server
 
     /** @var (callable(string): void)|null */
     private $logger;
+
+    /** @var array<int, Producer> the streams being produced */
+    private array $producers = [];
+    private ?CData $streamOut = null;
 
     public function __construct(private readonly App $app_, ?callable $logger = null)
     {
@@ -174,9 +189,14 @@ final class Server
         $n = $ffi->new('size_t');
         $np = FFI::addr($n);
         while (!$this->stopping) {
-            $rc = $ffi->spikard_next($app, 200, $buf, self::BATCH, $np);
+            $rc = $this->producers === []
+                ? $ffi->spikard_next($app, 200, $buf, self::BATCH, $np)
+                : $ffi->spikard_try_next($app, $buf, self::BATCH, $np);
             if ($rc === 0) {
                 $this->runBatch($n->cdata);
+                if ($this->producers !== []) {
+                    $this->advance();
+                }
                 if ($maxRequests > 0 && $this->served >= $maxRequests) {
                     break;
                 }
@@ -206,7 +226,7 @@ final class Server
         $ffi = $this->ffi;
         $buf = $this->buffer();
         $n = $ffi->new('size_t');
-        $rc = $timeoutMs > 0
+        $rc = $timeoutMs > 0 && $this->producers === []
             ? $ffi->spikard_next($this->app, $timeoutMs, $buf, self::BATCH, FFI::addr($n))
             : $ffi->spikard_try_next($this->app, $buf, self::BATCH, FFI::addr($n));
         if ($rc === SpikardException::ETIMEOUT) {
@@ -218,7 +238,43 @@ final class Server
         Native::check($rc, 'spikard_next');
         $cnt = $n->cdata;
         $this->runBatch($cnt);
+        if ($this->producers !== []) {
+            $this->advance();
+        }
         return $cnt;
+    }
+
+    /** How many streams this worker is producing now. */
+    public function activeStreams(): int
+    {
+        return \count($this->producers);
+    }
+
+    /** Advances every active stream by one chunk (or event). */
+    private function advance(): void
+    {
+        $ffi = $this->ffi;
+        foreach ($this->producers as $k => $p) {
+            if (!$p->step($ffi)) {
+                unset($this->producers[$k]);
+            }
+        }
+    }
+
+    /** Answers request $id with the stream, produced from now on by advance(). */
+    private function begin(int $id, StreamedResponse $s, \Iterator $it, string $name): void
+    {
+        $ffi = $this->ffi;
+        $out = $this->streamOut ??= $ffi->new('uint64_t');
+        $hb = $s->headerBlock();
+        $rc = $ffi->spikard_stream_begin($id, $s->status, $hb, \strlen($hb), FFI::addr($out));
+        if ($rc === 0) {
+            $this->producers[] = new Producer($it, $out->cdata, $s->isEventStream(), $name, $this->log(...));
+        } elseif ($rc === SpikardException::EINVAL) {
+            $msg = Native::str($ffi->spikard_last_error());
+            $this->log("spikard: handler $name gave a stream the library refuses: $msg");
+            $ffi->spikard_respond_error($id, "invalid stream: $msg");
+        }
     }
 
     /** The batch buffer, and views of its slots made once (not one CData per request). */
@@ -257,6 +313,10 @@ final class Server
         }
         $this->closed = true;
         $this->ffi->spikard_app_shutdown($this->app, $graceMs);
+        foreach ($this->producers as $p) {
+            $p->cancel($this->ffi);
+        }
+        $this->producers = [];
         $this->free();
     }
 
@@ -296,6 +356,7 @@ final class Server
         $status = 200;
         $hb = self::JSON_HEADER;
         $body = '';
+        $stream = null;    // the answer is a stream of these chunks or events
         try {
             if ($eager) {
                 $json = FFI::string($r->values, $r->values_len);
@@ -317,13 +378,23 @@ final class Server
                 if ($out === null && ($req->call['kind'] ?? '') === 'cleanup') {
                     $out = new Response(204);
                 }
-                $resp = $out instanceof Response ? $out : Response::from($out);
-                [$status, $hb, $body] = [$resp->status, $resp->headerBlock(), $resp->body];
+                if ($out instanceof Response) {
+                    [$status, $hb, $body] = [$out->status, $out->headerBlock(), $out->body];
+                } elseif ($out instanceof StreamedResponse || $out instanceof \Generator) {
+                    $stream = $out instanceof StreamedResponse ? $out : (isset($h['sse']) ? new EventStream($out) : new StreamedResponse($out));
+                    $chunks = $stream->iterator();
+                    $chunks->valid(); // a generator runs up to its first yield: what it throws is the handler's failure
+                } else {
+                    $resp = Response::from($out);
+                    [$status, $hb, $body] = [$resp->status, $resp->headerBlock(), $resp->body];
+                }
             }
         } catch (HttpException $e) {
+            $stream = null;
             $resp = $e->toResponse();
             [$status, $hb, $body] = [$resp->status, $resp->headerBlock(), $resp->body];
         } catch (\Throwable $e) {
+            $stream = null;
             $rid = $req?->requestId() ?? '';
             $this->log(sprintf("spikard: handler %s failed (request id %s): %s: %s\n%s", $h['name'], $rid, $e::class, $e->getMessage(), $e->getTraceAsString()));
             $error = $e::class . ': ' . $e->getMessage();
@@ -338,6 +409,8 @@ final class Server
         $ffi = $this->ffi;
         if ($error !== null) {
             $ffi->spikard_respond_error($id, $error);
+        } elseif ($stream !== null) {
+            $this->begin($id, $stream, $chunks, $h['name']);
         } else {
             $rc = $changes !== null
                 ? $ffi->spikard_continue($id, $changes, \strlen($changes))
