@@ -2,10 +2,10 @@
 // json route (bench/workload) served by the Spikard Go API with no
 // middleware, with each of request ID, CORS, rate limit, JWT and gzip
 // alone, and with all five, each variant its own server process on
-// 127.0.0.1, timed with wrk in interleaved rounds of one run:
+// 127.0.0.1, timed with wrk in rounds of one run:
 //
-//	go run ./bench/cmd/mwbench [-workloads json-small,json-medium] [-repeat 5] [-duration 2s]
-//	    [-variants none,full] [-profile full] [-out mw.md]
+//	go run ./bench/cmd/mwbench [-workloads json-small,json-medium] [-repeat 7] [-duration 1s]
+//	    [-variants none,full] [-idle-wait 10s] [-profile full] [-out mw.md]
 //
 // Every request carries what makes its middleware work (Origin, a valid
 // HS256 bearer token, Accept-Encoding: gzip; wrk -H). Before any timing
@@ -13,9 +13,10 @@
 // middleware's visible effect (X-Request-ID, Access-Control-Allow-Origin,
 // RateLimit-* headers, Content-Encoding: gzip above min_size), its refusals
 // (401 without the token, 403 from another origin) and no trace of the
-// middleware it does not run. The Markdown table gives per variant the
-// median req/s with its spread, the cost against no middleware (per round:
-// runs taken back to back) and the server's CPU per request.
+// middleware it does not run. Each round runs every variant between two
+// runs without middleware; the Markdown table gives per variant the median
+// req/s with its spread, its cost against the runs around it, and the
+// server's and wrk's CPU per request with the cost they imply.
 package main
 
 import (
@@ -73,9 +74,9 @@ func main() {
 func parseFlags() (options, error) {
 	var o options
 	var workloads, vars string
-	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of each measured wrk run (whole seconds)")
+	flag.DurationVar(&o.duration, "duration", time.Second, "length of each measured wrk run (whole seconds)")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "warm-up wrk run per variant and workload (excluded; 0: none)")
-	flag.IntVar(&o.repeat, "repeat", 5, "interleaved rounds; each runs every variant once per workload")
+	flag.IntVar(&o.repeat, "repeat", 7, "rounds; each runs, per workload, every variant once between runs without middleware")
 	flag.IntVar(&o.connections, "connections", 64, "wrk connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.StringVar(&workloads, "workloads", "json-small,json-medium", "comma-separated json workloads (the route's answer is the request body)")
@@ -236,27 +237,52 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	// Each round runs every variant once per workload, starting one
-	// variant later each time, so that no variant always follows the same
-	// neighbour.
+	// Each round runs, per workload, the server without middleware before
+	// and after every other variant (none, a, none, b, ..., none), the
+	// variants starting one later each round: a variant's cost in the
+	// round is measured against the mean of the two runs around it, so
+	// load that comes and goes on a shared machine cancels out as far as
+	// it can.
+	base, others := ss[0], ss[1:]
+	ratios := map[string][]float64{} // variant/workload → req/s ÷ the runs around it without middleware
 	for round := 1; round <= o.repeat; round++ {
 		for wi, w := range o.workloads {
 			if err := procstat.WaitIdle(ctx, o.idleWait, report.NoisyCores/2); err != nil {
 				return err
 			}
 			var line []string
-			for i := range ss {
-				s := ss[(i+round-1+wi)%len(ss)]
-				row := res.Row(s.v.name, w.Name)
+			measure := func(s *server) (report.Run, error) {
 				if !s.p.Alive() {
-					return fmt.Errorf("variant %s: server exited during the run", s.v.name)
+					return report.Run{}, fmt.Errorf("variant %s: server exited during the run", s.v.name)
 				}
 				run, err := report.Measure(round, s.pids, func() (wrk.Result, error) { return wrkRun(s, w, o.duration) })
 				if err != nil {
-					return err
+					return run, err
 				}
+				row := res.Row(s.v.name, w.Name)
 				row.Runs = append(row.Runs, run)
 				line = append(line, fmt.Sprintf("%s %.0f", s.v.name, run.ReqPerSec))
+				return run, nil
+			}
+			before, err := measure(base)
+			if err != nil {
+				return err
+			}
+			for i := range others {
+				s := others[(i+round-1+wi)%len(others)]
+				run, err := measure(s)
+				if err != nil {
+					return err
+				}
+				after, err := measure(base)
+				if err != nil {
+					return err
+				}
+				if mean := (before.ReqPerSec + after.ReqPerSec) / 2; mean > 0 {
+					k := s.v.name + "/" + w.Name
+					ratios[k] = append(ratios[k], run.ReqPerSec/mean)
+				}
+				before = after
 			}
 			progress("round %d/%d %s req/s: %s", round, o.repeat, w.Name, strings.Join(line, ", "))
 		}
@@ -270,13 +296,12 @@ func run(ctx context.Context, o options) error {
 	for i := range res.Rows {
 		res.Rows[i].Summarize()
 	}
-	res.ComputeRatios()
 
 	cmd := "go run ./bench/cmd/mwbench"
 	if len(os.Args) > 1 {
 		cmd += " " + strings.Join(os.Args[1:], " ")
 	}
-	md := markdown(res, o, cmd, wrk.Version(wrkBin), time.Since(started))
+	md := markdown(res, ratios, o, cmd, wrk.Version(wrkBin), time.Since(started))
 	fmt.Print(md)
 	if o.out != "" {
 		if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
@@ -294,7 +319,7 @@ func run(ctx context.Context, o options) error {
 }
 
 // markdown renders one table per workload.
-func markdown(res *report.Results, o options, cmd, wrkVersion string, took time.Duration) string {
+func markdown(res *report.Results, ratios map[string][]float64, o options, cmd, wrkVersion string, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Middleware cost — %s\n\n`%s`: wrk `-t%d -c%d -d%s`, %s warm-up, %d interleaved rounds; %s, %s, %d CPUs shared by wrk and the servers; took %s.\n",
 		time.Now().Format("2006-01-02"), cmd, o.threads, o.connections, o.duration, o.warmup, o.repeat,
@@ -303,7 +328,8 @@ func markdown(res *report.Results, o options, cmd, wrkVersion string, took time.
 		fmt.Fprintf(&b, "\n**Variant %s ran under pprof: its numbers are low.**\n", o.profile)
 	}
 	b.WriteString(`
-- **cost (req/s)**: 1 − req/s ÷ no-middleware req/s, per round (runs taken back to back): median, and range over the rounds.
+- **cost (req/s)**: 1 − req/s ÷ the mean req/s of the no-middleware runs just before and just after it (each round runs
+  none, a, none, b, …, none): median, and range over the rounds.
 - **server CPU / req**, **wrk CPU / req**: CPU time (user + system, from /proc) per request over all runs.
 - **cost (CPU)**: 1 − (server + wrk CPU per request without middleware) ÷ (the same with it): the throughput cost when
   wrk and the server saturate the same cores, unmoved by what else runs on the machine.
@@ -325,8 +351,8 @@ func markdown(res *report.Results, o options, cmd, wrkVersion string, took time.
 				name += " **invalid**: " + r.Problem
 			}
 			cost, cpuCost := "—", "—"
-			if q, ok := ratio(res, s.Name, w.Name); ok {
-				cost = fmt.Sprintf("%.1f %% (%.1f … %.1f)", 100*(1-q.RoundMedian), 100*(1-q.RoundMax), 100*(1-q.RoundMin))
+			if q := ratios[s.Name+"/"+w.Name]; len(q) > 0 {
+				cost = fmt.Sprintf("%.1f %% (%.1f … %.1f)", 100*(1-median(q)), 100*(1-slices.Max(q)), 100*(1-slices.Min(q)))
 				if cpu := r.CPUPerReq + wrkCPUPerReq(r); cpu > 0 && baseCPU > 0 {
 					cpuCost = fmt.Sprintf("%.1f %%", 100*(1-float64(baseCPU)/float64(cpu)))
 				}
@@ -355,11 +381,11 @@ func wrkCPUPerReq(r *report.Row) time.Duration {
 	return cpu / time.Duration(n)
 }
 
-func ratio(res *report.Results, server, w string) (report.Ratio, bool) {
-	for _, q := range res.Ratios {
-		if q.Server == server && q.Workload == w {
-			return q, true
-		}
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
 	}
-	return report.Ratio{}, false
+	return (s[n/2-1] + s[n/2]) / 2
 }
