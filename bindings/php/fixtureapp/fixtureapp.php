@@ -34,6 +34,7 @@ use Spikard\Request;
 use Spikard\Response;
 use Spikard\Server;
 use Spikard\StreamedResponse;
+use Spikard\WebSocket;
 
 final class Raised extends RuntimeException
 {
@@ -230,6 +231,30 @@ function events(stdClass $spec, ?string $lastEventId): Generator
     }
 }
 
+/**
+ * A "websocket" member: greet on connect, close when close_on.text comes,
+ * else echo (text as text, binary as binary).
+ */
+function webSocket(App $app, string $name, stdClass $spec): void
+{
+    $app->handleWebSocket(
+        $name,
+        onOpen: static function (WebSocket $ws) use ($spec): void {
+            if (property_exists($spec, 'greeting')) {
+                $ws->sendJson($spec->greeting);
+            }
+        },
+        onMessage: static function (WebSocket $ws, string $msg, bool $binary) use ($spec): void {
+            $on = $spec->close_on ?? null;
+            if ($on !== null && !$binary && $msg === ($on->text ?? '')) {
+                $ws->close($on->code ?? 1000, $on->reason ?? '');
+            } elseif ($spec->echo ?? false) {
+                $binary ? $ws->sendBinary($msg) : $ws->sendText($msg);
+            }
+        },
+    );
+}
+
 /** The raw text of a top-level member of a JSON object (so numbers keep their spelling). */
 function rawMember(string $json, string $key): ?string
 {
@@ -341,16 +366,11 @@ while (true) {
                     $st->add($p->state, $p->value);
                 });
                 foreach ((array) ($msg->handlers ?? []) as $name => $spec) {
-                    $h = handler($spec, $st);
-                    foreach (['websocket' => 'spikard_ws_send'] as $k => $fn) {
-                        if (isset($spec->{$k})) {
-                            // what the core answers alone (validation, origin checks) still runs
-                            $h = static function () use ($name, $k, $fn) {
-                                throw new RuntimeException("handler $name: the PHP binding has no $k API: $fn is reserved (SPIKARD_ENOTIMPL) in this libspikard");
-                            };
-                        }
+                    if (isset($spec->websocket)) {
+                        webSocket($app, (string) $name, $spec->websocket);
+                        continue;
                     }
-                    $app->handle((string) $name, $h);
+                    $app->handle((string) $name, handler($spec, $st));
                 }
                 $cur = $app->listen('127.0.0.1', 0);
                 reply(['port' => $cur->port()]);

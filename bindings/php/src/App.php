@@ -196,6 +196,81 @@ final class App
     }
 
     /**
+     * Registers a WebSocket route (GET $path, upgraded by the core): the
+     * callbacks, or the methods of a WebSocketHandler, receive the
+     * connection's events, one at a time per connection and in order.
+     *
+     *     $app->websocket('/ws/{room}',
+     *         onOpen: fn (WebSocket $ws) => $ws->sendJson(['joined' => $ws->path['room']]),
+     *         onMessage: fn (WebSocket $ws, string $msg, bool $binary) => $binary ? null : strtoupper($msg),
+     *         onClose: fn (WebSocket $ws, int $code, string $reason) => error_log("left: $code"),
+     *         options: ['subprotocols' => ['chat'], 'message_schema' => [...]],
+     *     );
+     *
+     * What onMessage returns is sent back: a string as a text message, a
+     * Response with Content-Type application/octet-stream as a binary one,
+     * an array or object as its JSON text; null and booleans (what the send
+     * methods return) send nothing. An exception in a callback closes the
+     * connection with 1011 (and is logged). The core does the protocol:
+     * handshake, subprotocols, origin checks, UTF-8 and size limits, the
+     * message_schema (an invalid message is answered with a validation
+     * problem, or closes the connection as on_invalid says), pings.
+     *
+     * @param callable(WebSocket): void|null $onOpen
+     * @param callable(WebSocket, string, bool): mixed|null $onMessage
+     * @param callable(WebSocket, int, string): void|null $onClose
+     * @param array<string, mixed> $options the route's "websocket" member: subprotocols,
+     *                                      max_message_bytes, message_schema, on_invalid,
+     *                                      ping_interval_ms, allowed_origins
+     * @param array<string, array<string, mixed>> $pathParams
+     * @param array<string, array<string, mixed>> $query
+     * @param array<string, array<string, mixed>> $headers
+     */
+    public function websocket(
+        string $path,
+        ?WebSocketHandler $handler = null,
+        ?callable $onOpen = null,
+        ?callable $onMessage = null,
+        ?callable $onClose = null,
+        array $options = [],
+        array $pathParams = [],
+        array $query = [],
+        array $headers = [],
+        ?string $name = null,
+    ): self {
+        return $this->route(
+            'GET',
+            $path,
+            self::webSocketRoute($handler, $onOpen, $onMessage, $onClose),
+            query: $query,
+            headers: $headers,
+            pathParams: $pathParams,
+            name: $name ?? 'ws_' . trim((string) preg_replace('/[^A-Za-z0-9]+/', '_', $path), '_') . '_' . $this->seq++,
+            options: ['websocket' => $options === [] ? new \stdClass() : $options],
+        );
+    }
+
+    /**
+     * Binds a handler name of the document (a route with a "websocket"
+     * member) to WebSocket callbacks, as websocket() does for its route.
+     */
+    public function handleWebSocket(
+        string $name,
+        ?WebSocketHandler $handler = null,
+        ?callable $onOpen = null,
+        ?callable $onMessage = null,
+        ?callable $onClose = null,
+    ): self {
+        return $this->handle($name, self::webSocketRoute($handler, $onOpen, $onMessage, $onClose));
+    }
+
+    private static function webSocketRoute(?WebSocketHandler $h, ?callable $onOpen, ?callable $onMessage, ?callable $onClose): Internal\WebSocketRoute
+    {
+        $fn = static fn (?callable $c, string $method) => $c !== null ? \Closure::fromCallable($c) : ($h !== null ? $h->{$method}(...) : null);
+        return new Internal\WebSocketRoute($fn($onOpen, 'onOpen'), $fn($onMessage, 'onMessage'), $fn($onClose, 'onClose'));
+    }
+
+    /**
      * Registers the routes of a controller: every public method with a
      * route attribute (#[Get('/users/{id}')], #[Post(...)], #[Route(...)]),
      * under the class's #[Controller(prefix: ...)]. A class name is

@@ -188,6 +188,16 @@ final class Request
         return $this->header('last-event-id');
     }
 
+    /**
+     * @internal a WebSocket event's kind (SPIKARD_KIND_WS_*) and connection
+     * @return array{0: int, 1: int}
+     */
+    public function wsEvent(): array
+    {
+        $v = $this->view ?? throw new \LogicException('Spikard\\Request::wsEvent read after the event was finished');
+        return [$v->kind, $v->conn];
+    }
+
     /** The raw body (for a route without a body schema, or a binary upload). */
     public function rawBody(): string
     {
