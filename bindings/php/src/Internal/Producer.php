@@ -47,7 +47,7 @@ final class Producer
             }
             if ($rc === SpikardException::EINVAL && $this->sse) {
                 $e = new InvalidEventException(
-                    'the route\'s event schema rejects the event: ' . Native::str($ffi->spikard_last_error()),
+                    Native::str($ffi->spikard_last_error()), // names the route's event_schema and why
                     $item instanceof Event ? $item : null,
                 );
                 if (!$this->it instanceof \Generator) {
