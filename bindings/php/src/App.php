@@ -35,7 +35,7 @@ final class App
     /** @var list<array<string, mixed>> */
     private array $routes = [];
 
-    /** @var array<string, array{kind: string, fn: \Closure}> handler name => what runs */
+    /** @var array<string, array{kind: string, fn: \Closure, sse?: bool}> handler name => what runs (sse: a returned Generator is an EventStream) */
     private array $handlers = [];
 
     /** @var array<string, array<string, mixed>> */
@@ -542,7 +542,7 @@ final class App
 
     /**
      * @internal the worker's view of the handlers
-     * @return array<string, array{kind: string, fn: \Closure}>
+     * @return array<string, array{kind: string, fn: \Closure, sse?: bool}>
      */
     public function handlers(): array
     {

@@ -43,7 +43,7 @@ final class Server
     private bool $canContinue;
     private int $served = 0;
 
-    /** @var array<int, array{kind: string, fn: \Closure, name: string}> */
+    /** @var array<int, array{kind: string, fn: \Closure, name: string, sse?: bool}> */
     private array $byTag = [];
 
     /**
