@@ -66,7 +66,8 @@ final class Request
     private const VALUES = ['path' => 1, 'query' => 1, 'headers' => 1, 'cookies' => 1, 'body' => 1, 'dependencies' => 1, 'state' => 1, 'call' => 1];
 
     /**
-     * @internal built by the worker (see lazy() and eager()) and by fake()
+     * @internal built by the worker with the values decoded (for a handler known to read them;
+     * lazy() otherwise) and by fake()
      * @param array<string, mixed> $values the decoded values document
      */
     public function __construct(private ?CData $view, array $values, ?string $valuesJson = null)
