@@ -9,14 +9,14 @@ import (
 
 // A client sends the same bearer token with every request until it
 // expires, so verified tokens are remembered (as API gateways do): a token
-// seen before with a valid signature is not decoded, verified or parsed
-// again. Only what depends on the token's bytes alone is remembered — that
-// its signature is valid and what its claims are; exp, nbf, iss, aud and
-// the required claims are checked again on every request, against the
-// clock of that request. Tokens are remembered only once they passed every
-// check, so forged or refused tokens cannot fill the cache, and each
-// request gets its own copy of the claims, so a handler that changes them
-// changes nothing for the next one.
+// seen before is not decoded, verified or parsed again. Only what follows
+// from the token's bytes is remembered — that its signature is valid (the
+// keys are fixed when the middleware is built) and that its iss, aud and
+// required claims passed, which cannot change; exp and nbf are checked
+// again on every request against that request's clock. Tokens are
+// remembered only once they passed every check, so forged or refused
+// tokens cannot fill the cache, and each request gets its own copy of the
+// claims, so a handler that changes them changes nothing for the next one.
 
 const (
 	tokenShards = 16
