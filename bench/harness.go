@@ -93,7 +93,8 @@ type Launch struct {
 	// Ready2: also wait until {port2} accepts (a backend behind a proxy).
 	Ready2 bool
 	// Profiler is how -profile profiles this server: "go" (pprof via the
-	// environment), "node" (--cpu-prof), "python" (py-spy, PySpy its path).
+	// environment), "node" (--cpu-prof), "python" (py-spy, PySpy its path),
+	// "perf" (perf record of every process of the server).
 	Profiler string
 	PySpy    string
 	// StopSignal asks the server to exit (default SIGTERM).

@@ -88,7 +88,7 @@ func prepareC(ctx context.Context, env *Env) (*Launch, error) {
 		"-o", bin, src, "-L", filepath.Dir(lib), "-lspikard", "-Wl,-rpath,"+filepath.Dir(lib), "-lpthread"); err != nil {
 		return nil, err
 	}
-	return &Launch{Cmds: []Cmd{{Argv: []string{bin, "{doc}", "{port}"}}}, Announce: true}, nil
+	return &Launch{Cmds: []Cmd{{Argv: []string{bin, "{doc}", "{port}"}}}, Announce: true, Profiler: "perf"}, nil
 }
 
 // The Python peers share one venv (same pydantic/msgspec versions).
@@ -207,7 +207,7 @@ func prepareSpikardRb(ctx context.Context, env *Env) (*Launch, error) {
 		return nil, errors.New("bindings/ruby/lib/spikard.rb is missing")
 	}
 	return &Launch{Cmds: []Cmd{{Argv: []string{"ruby", "-I", rblib, "app.rb"}, Dir: env.serverDir("spikard-rb"),
-		Env: []string{"PORT={port}", "BENCH_DOC={doc}", "SPIKARD_LIB=" + lib}}}}, nil
+		Env: []string{"PORT={port}", "BENCH_DOC={doc}", "SPIKARD_LIB=" + lib}}}, Profiler: "perf"}, nil
 }
 
 // puma serves servers/<dir>/config.ru on Debian's Puma, 2 workers × 5
@@ -218,7 +218,7 @@ func puma(dir string, pkgs ...string) func(context.Context, *Env) (*Launch, erro
 			return nil, err
 		}
 		return &Launch{Cmds: []Cmd{{Argv: []string{"puma", "-e", "production", "-w", "2", "-t", "5:5", "-b", "tcp://127.0.0.1:{port}", "config.ru"},
-			Dir: env.serverDir(dir)}}}, nil
+			Dir: env.serverDir(dir)}}, Profiler: "perf"}, nil
 	}
 }
 
@@ -236,7 +236,7 @@ func prepareSpikardPHP(ctx context.Context, env *Env) (*Launch, error) {
 	}
 	return &Launch{Cmds: []Cmd{{Argv: []string{"php", "-d", "ffi.enable=1", "-d", "opcache.enable_cli=1", bin, "serve", "app.php",
 		"--host", "127.0.0.1", "--port", "{port}", "--workers", "1"}, Dir: env.serverDir("spikard-php"),
-		Env: []string{"BENCH_DOC={doc}", "SPIKARD_LIBRARY=" + lib}}}}, nil
+		Env: []string{"BENCH_DOC={doc}", "SPIKARD_LIBRARY=" + lib}}}, Profiler: "perf"}, nil
 }
 
 // fpm serves servers/<dir>/index.php, the front controller of every
@@ -285,7 +285,7 @@ func fpmLaunch(root string) *Launch {
 		nginxBin = "/usr/sbin/nginx"
 	}
 	return &Launch{
-		Files: map[string]string{"nginx.conf": nginx, "php-fpm.conf": fpm}, Ready2: true,
+		Files: map[string]string{"nginx.conf": nginx, "php-fpm.conf": fpm}, Ready2: true, Profiler: "perf",
 		Cmds: []Cmd{
 			{Argv: []string{fpmBin, "--nodaemonize", "--allow-to-run-as-root", "--fpm-config", "{dir}/php-fpm.conf"},
 				Env: []string{"BENCH_TMP={dir}"}}, // clear_env = no: the children see it

@@ -458,7 +458,7 @@ func (res *Results) Markdown() string {
 		}
 	}
 	if len(profs) > 0 {
-		b.WriteString("\n## CPU profiles\n\nGo: pprof (`go tool pprof -top` in the `.top.txt` beside it); Python: py-spy, speedscope JSON (open at speedscope.app or `py-spy`'s viewer); Node: `--cpu-prof` (.cpuprofile, Chrome DevTools).\n\n| server | profile |\n|---|---|\n")
+		b.WriteString("\n## CPU profiles\n\nGo: pprof (`go tool pprof -top` in the `.top.txt` beside it); Python: py-spy, speedscope JSON (open at speedscope.app or `py-spy`'s viewer); Node: `--cpu-prof` (.cpuprofile, Chrome DevTools); C, Ruby and PHP: perf record of every process (`perf report` in the `.perf.txt`, `perf report -i` the `.perf.data` beside it for call graphs).\n\n| server | profile |\n|---|---|\n")
 		b.WriteString(strings.Join(profs, "\n") + "\n")
 	}
 

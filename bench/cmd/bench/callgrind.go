@@ -141,7 +141,8 @@ func dumpIr(dir string, k int) (int64, error) {
 }
 
 // writeProfiles renders what the profilers wrote: pprof -top for the Go
-// servers; py-spy and node already wrote speedscope / .cpuprofile files.
+// servers, perf report for the perf-sampled ones; py-spy and node already
+// wrote speedscope / .cpuprofile files.
 func writeProfiles(ctx context.Context, env *bench.Env, out string, res *report.Results) {
 	dir := filepath.Join(out, "profiles")
 	for i := range res.Servers {
@@ -159,6 +160,19 @@ func writeProfiles(ctx context.Context, env *bench.Env, out string, res *report.
 			s.Profile = prof
 			continue
 		}
+		if data := filepath.Join(dir, s.Name+".perf.data"); fileExists(data) {
+			rep, err := exec.CommandContext(ctx, "perf", "report", "-i", data, "--stdio", "--no-children",
+				"--sort", "comm,dso,symbol", "--percent-limit", "0.5", "-g", "none").CombinedOutput()
+			if err == nil {
+				// and by thread ("pid" is the thread id: a PHP worker's own thread is its process id)
+				byTid, _ := exec.CommandContext(ctx, "perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "pid", "-g", "none").CombinedOutput()
+				rep = append(append(rep, "\n# By thread\n"...), byTid...)
+				txt := strings.TrimSuffix(data, ".data") + ".txt"
+				_ = os.WriteFile(txt, rep, 0o644)
+				s.Profile = txt
+			}
+			continue
+		}
 		for _, cand := range []string{filepath.Join(dir, s.Name+".speedscope.json"), filepath.Join(dir, s.Name)} {
 			if _, err := os.Stat(cand); err == nil {
 				s.Profile = cand
@@ -170,4 +184,9 @@ func writeProfiles(ctx context.Context, env *bench.Env, out string, res *report.
 			progress("profile of %s: %s", s.Name, s.Profile)
 		}
 	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

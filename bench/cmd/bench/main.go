@@ -77,7 +77,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.repeat, "repeat", 3, "interleaved measured rounds per workload; the median is reported")
 	flag.StringVar(&o.out, "out", "bench/results", "results directory (a dated subdirectory is created)")
-	flag.BoolVar(&o.profile, "profile", false, "CPU profiles: pprof of the Go servers, py-spy of the Python ones, node --cpu-prof of the Node ones")
+	flag.BoolVar(&o.profile, "profile", false, "CPU profiles: pprof of the Go servers, py-spy of the Python ones, node --cpu-prof of the Node ones, perf record of the C, Ruby and PHP ones")
 	flag.IntVar(&o.callgrind, "callgrind", 2000, "requests per workload for the instructions-per-request count of spikard-go under callgrind (0: skip)")
 	flag.BoolVar(&o.noInstall, "no-install", false, "do not install missing peers (report them unavailable)")
 	flag.DurationVar(&o.idleWait, "idle-wait", 0, "before each measured round, wait up to this long for other processes to leave the CPUs idle")
@@ -247,6 +247,9 @@ func run(ctx context.Context, o options) error {
 		}
 		lv.p = p
 		lv.pids = procstat.Tree(p.PIDs)
+		if o.profile && lv.l.Profiler == "perf" {
+			lv.spy = startPerf(lv.s.Name, lv.pids, filepath.Join(absOut, "profiles", lv.s.Name+".perf.data"))
+		}
 		if o.profile && lv.l.Profiler == "python" {
 			if lv.l.PySpy == "" {
 				progress("  %s: py-spy not installed, no profile", lv.s.Name)
@@ -324,7 +327,27 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// stop ends the profiler first (py-spy writes its file on SIGINT), then
+// startPerf samples every thread of the server's processes with perf
+// record (call graphs, 499 Hz) until SIGINT; nil when perf is missing.
+func startPerf(name string, pids []int, out string) *exec.Cmd {
+	bin, err := exec.LookPath("perf")
+	if err != nil {
+		progress("  %s: perf not installed (apt-get install linux-perf), no profile", name)
+		return nil
+	}
+	ps := make([]string, len(pids))
+	for i, p := range pids {
+		ps[i] = fmt.Sprint(p)
+	}
+	cmd := exec.Command(bin, "record", "-q", "-F", "499", "-g", "-o", out, "-p", strings.Join(ps, ","))
+	if err := cmd.Start(); err != nil {
+		progress("  perf: %v", err)
+		return nil
+	}
+	return cmd
+}
+
+// stop ends the profiler first (py-spy and perf write their file on SIGINT), then
 // the server.
 func (lv *live) stop() {
 	if lv.spy != nil {
