@@ -14,7 +14,7 @@ for mode in callback queue; do
 	pid=$!
 	exec 3>"$dir/in.$mode"
 	wait_line() { # n: wait for n lines of output
-		for _ in $(seq 600); do
+		for _ in $(seq $((600 * ${SPIKARD_TEST_SLOW:-1}))); do
 			[ "$(wc -l <"$dir/out.$mode")" -ge "$1" ] && return 0
 			sleep 0.1
 		done
@@ -43,7 +43,10 @@ for mode in callback queue; do
 		if [ "$code" = "$want" ] && [ "$body" = "$wbody" ]; then echo "ok   $mode $name"; else
 			echo "FAIL $mode $name: $code $body (want $want $wbody)"; fail=1; fi
 	}
-	doc='{"version":1,"server":{"host":"127.0.0.1"},"routes":[{"method":"GET","path":"/items/{id:int}","handler":"h0"}]}'
+	# Under valgrind (SPIKARD_TEST_SLOW) everything runs on one core at a
+	# fraction of the speed: the handler timeout stretches with the waits.
+	hto=$((30000 * ${SPIKARD_TEST_SLOW:-1}))
+	doc='{"version":1,"server":{"host":"127.0.0.1","handler_timeout_ms":'$hto'},"routes":[{"method":"GET","path":"/items/{id:int}","handler":"h0"}]}'
 	scenario "$doc" '{"h0":{"status":200,"body":{"id":1,"tags":["a","\"b\""]},"headers":{"X-Extra":"yes"},"set_cookies":["s=1; Path=/"]}}'
 	expect body 200 '{"id":1,"tags":["a","\"b\""]}' "http://127.0.0.1:$port/items/1"
 	grep -qi '^x-extra: yes' "$dir/h" || { echo "FAIL $mode: header"; fail=1; }
@@ -61,7 +64,7 @@ for mode in callback queue; do
 	scenario "$doc" '{"h0":{"status":200,"body":"slow","sleep_ms":200}}'
 	expect sleep 200 '"slow"' "http://127.0.0.1:$port/items/5"
 	# a lifecycle hook that continues with a header, then the handler
-	hdoc='{"version":1,"routes":[{"method":"GET","path":"/h","handler":"h0","middleware":{"lifecycle_hooks":{"pre_handler":[{"name":"k","handler":"h1"}]}}}]}'
+	hdoc='{"version":1,"server":{"handler_timeout_ms":'$hto'},"routes":[{"method":"GET","path":"/h","handler":"h0","middleware":{"lifecycle_hooks":{"pre_handler":[{"name":"k","handler":"h1"}]}}}]}'
 	scenario "$hdoc" '{"h0":{"status":200,"body":{"ok":1}},"h1":{"continue":true,"headers":{"X-Hook":"ran"}}}'
 	expect hook-continue 200 '{"ok":1}' "http://127.0.0.1:$port/h"
 	grep -qi '^x-hook: ran' "$dir/h" || { echo "FAIL $mode: hook header"; fail=1; }
