@@ -148,8 +148,10 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 	queued := C.spikard__enqueue(blk) == 0
 	a.cb.RUnlock()
 	if !queued {
+		// Not recycled: a shutdown may have cancelled it (and sent its
+		// token) between track and enqueue; a pooled waiter must never
+		// carry a stale token.
 		a.untrack(p)
-		recycle(p)
 		C.spikard__block_free(blk)
 		return unavailable(c)
 	}
@@ -211,7 +213,7 @@ func (a *App) untrack(p *pending) {
 
 // recycle returns p to the pool once nothing can reach it: it left the
 // waiting map, and the one token anybody sends (collector, shutdown) was
-// received, or none was sent.
+// received, or none can have been sent.
 func recycle(p *pending) {
 	p.b, p.app, p.c, p.pipe = nil, nil, nil, nil
 	pendingPool.Put(p)

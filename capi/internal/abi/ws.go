@@ -81,7 +81,6 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		return errAppGone
 	}
 	p := a.track(blk, nil)
-	defer recycle(p)
 	if b.fn != 0 {
 		// As serveCallback: an answer inside the callback stays in this
 		// thread's buffer until the thread's next callback.
@@ -92,6 +91,7 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 			err := finishEvent(c, int(ans.state), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 			runtime.UnlockOSThread()
 			a.untrack(p)
+			recycle(p)
 			C.spikard__block_free(blk)
 			return err
 		}
@@ -100,11 +100,12 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		queued := C.spikard__enqueue(blk) == 0
 		a.cb.RUnlock()
 		if !queued {
-			a.untrack(p)
+			a.untrack(p) // not recycled: see serve
 			C.spikard__block_free(blk)
 			return errAppGone
 		}
 	}
+	defer recycle(p)
 	switch a.await(p) {
 	case resExpired:
 		logger.Warn("libspikard: the host did not finish a WebSocket event in time", "request_id", req.RequestID,
