@@ -193,7 +193,7 @@ func (a *App) detach(c *Ctx) *Ctx {
 	d.query = append([]params.Value(nil), c.query...)
 	d.headers = append([]params.Value(nil), c.headers...)
 	d.cookies = append([]params.Value(nil), c.cookies...)
-	d.body, d.hasBody = c.body, c.hasBody
+	d.body, d.hasBody = c.Body(), c.hasBody
 	d.x = &ctxExt{detached: true}
 	if c.x != nil {
 		d.x.state = append([]stateEntry(nil), c.x.state...)

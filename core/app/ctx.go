@@ -31,6 +31,8 @@ type Ctx struct {
 	// bodyJSON: body was decoded from the request's JSON body as it is,
 	// so AppendValues can copy the text instead of encoding body again.
 	bodyJSON bool
+	// bodyLazy: body is not decoded yet (only checked); Body decodes it.
+	bodyLazy bool
 	reqID    string
 	// x is the state of hooks, dependencies, request state and background
 	// work (ext.go); nil for requests that use none.
@@ -118,7 +120,13 @@ func (c *Ctx) Header(name string) Value { return lookup(c.headers, name) }
 func (c *Ctx) Cookie(name string) Value { return lookup(c.cookies, name) }
 
 // Body returns the decoded, validated body (nil when there is none).
-func (c *Ctx) Body() any { return c.body }
+func (c *Ctx) Body() any {
+	if c.bodyLazy {
+		c.bodyLazy = false
+		c.body = body.ParseJSON(c.fctx.Request.Body())
+	}
+	return c.body
+}
 
 // RawBody returns the request body bytes, valid until the handler returns.
 func (c *Ctx) RawBody() []byte { return c.fctx.Request.Body() }
@@ -170,7 +178,7 @@ func (c *Ctx) AppendValues(b []byte) []byte {
 		if raw, ok := c.rawJSONBody(); ok {
 			b = append(b, raw...)
 		} else {
-			b = appendJSON(b, c.body)
+			b = appendJSON(b, c.Body())
 		}
 	}
 	if c.x != nil {

@@ -58,7 +58,10 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 			}
 		}
 		if !r.streamsBody() && (r.body.Declared() || len(fctx.Request.Body()) > 0) {
-			v, present, isJSON, p, e := r.body.DecodeJSONAware(fctx)
+			// Without a body schema nothing needs the value before the
+			// handler asks for it (Ctx.Body): check the JSON, decode later.
+			lazy := r.bodySch == nil
+			v, present, isJSON, p, e := r.body.DecodeJSONAware(fctx, lazy)
 			if p != nil {
 				writeProblem(fctx, p)
 				return
@@ -67,7 +70,7 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 			case e != nil:
 				errs = append(errs, e...)
 			case present:
-				c.body, c.hasBody, c.bodyJSON = v, true, isJSON
+				c.body, c.hasBody, c.bodyJSON, c.bodyLazy = v, true, isJSON, lazy && isJSON
 				if r.bodySch != nil {
 					errs = append(errs, r.bodySch.ValidateJSON(v, fctx.Request.Body(), locBody)...)
 				}
@@ -127,7 +130,7 @@ func (a *App) release(c *Ctx) {
 	}
 	c.fctx, c.app, c.route = nil, nil, nil
 	c.path, c.query, c.headers, c.cookies = c.path[:0], c.query[:0], c.headers[:0], c.cookies[:0]
-	c.body, c.hasBody, c.bodyJSON, c.reqID = nil, false, false, ""
+	c.body, c.hasBody, c.bodyJSON, c.bodyLazy, c.reqID = nil, false, false, false, ""
 	a.pool.Put(c)
 }
 

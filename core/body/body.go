@@ -162,22 +162,30 @@ func (d *Decoder) ValidationSchema() json.RawMessage { return d.valSchema }
 // failures reported as 422 together with the other validation errors (loc
 // ["body", ...]), and declared-file failures (loc ["files", name]).
 func (d *Decoder) Decode(ctx *fasthttp.RequestCtx) (v any, present bool, p *problem.Problem, errs []problem.ErrorItem) {
-	v, present, _, p, errs = d.DecodeJSONAware(ctx)
+	v, present, _, p, errs = d.DecodeJSONAware(ctx, false)
 	return v, present, p, errs
 }
 
 // DecodeJSONAware is Decode that also reports whether v was decoded from a
 // JSON body as it is (isJSON): such a value is the body's JSON text, so a
 // caller that needs it as JSON can reuse the raw bytes (see RawJSON)
-// instead of encoding v again.
-func (d *Decoder) DecodeJSONAware(ctx *fasthttp.RequestCtx) (v any, present, isJSON bool, p *problem.Problem, errs []problem.ErrorItem) {
+// instead of encoding v again. With lazy, a JSON body is only checked (as
+// strictly as decoding would) and v is nil: decode it later with
+// ParseJSON if it is needed at all.
+func (d *Decoder) DecodeJSONAware(ctx *fasthttp.RequestCtx, lazy bool) (v any, present, isJSON bool, p *problem.Problem, errs []problem.ErrorItem) {
 	var cls class
-	v, present, p, errs = d.decode(ctx, &cls)
+	v, present, p, errs = d.decode(ctx, &cls, lazy)
 	return v, present, present && p == nil && cls == classJSON, p, errs
 }
 
+// ParseJSON decodes a JSON body that DecodeJSONAware checked lazily.
+func ParseJSON(raw []byte) any {
+	v, _ := decodeJSON(raw, 1<<30) // the depth was checked against the route's limit already
+	return v
+}
+
 // decode is Decode; it writes the class the body was read as to *used.
-func (d *Decoder) decode(ctx *fasthttp.RequestCtx, used *class) (v any, present bool, p *problem.Problem, errs []problem.ErrorItem) {
+func (d *Decoder) decode(ctx *fasthttp.RequestCtx, used *class, lazy bool) (v any, present bool, p *problem.Problem, errs []problem.ErrorItem) {
 	raw := ctx.Request.Body()
 	mt := parseMediaType(ctx.Request.Header.ContentType())
 
@@ -235,7 +243,13 @@ func (d *Decoder) decode(ctx *fasthttp.RequestCtx, used *class) (v any, present 
 
 	switch cls {
 	case classJSON:
-		val, jerr := decodeJSON(raw, d.maxDepth)
+		var val any
+		var jerr jsonErr
+		if lazy {
+			jerr = checkJSON(raw, d.maxDepth)
+		} else {
+			val, jerr = decodeJSON(raw, d.maxDepth)
+		}
 		switch jerr {
 		case jsonSyntax:
 			return nil, false, problem.BadRequest("Invalid request format"), nil

@@ -30,6 +30,13 @@ func FuzzJSON(f *testing.F) {
 			t.Fatalf("errs for JSON: %v", errs)
 		}
 		_, _, _, _ = shallow.Decode(ctx) // must not panic either
+		// The check-only scan (lazy bodies) judges exactly as decoding does.
+		for _, depth := range []int{3, 1 << 30} {
+			_, want := decodeJSON(data, depth)
+			if got := checkJSON(data, depth); got != want {
+				t.Fatalf("checkJSON(%q, %d) = %d, decodeJSON says %d", data, depth, got, want)
+			}
+		}
 		if len(data) == 0 {
 			if present || p != nil {
 				t.Fatal("empty body")

@@ -31,6 +31,9 @@ type jsonParser struct {
 	depth int
 	max   int
 	err   jsonErr
+	// skip: check only (checkJSON) - no values are built and b is the
+	// caller's bytes, not a copy.
+	skip bool
 
 	vals    []any // pending array elements
 	keys    []string
@@ -41,10 +44,24 @@ type jsonParser struct {
 var parserPool = sync.Pool{New: func() any { return new(jsonParser) }}
 
 // decodeJSON parses one JSON text. maxDepth counts containers: `{}` is depth 1.
-func decodeJSON(raw []byte, maxDepth int) (any, jsonErr) {
+func decodeJSON(raw []byte, maxDepth int) (any, jsonErr) { return parseJSON(raw, maxDepth, false) }
+
+// checkJSON reports what decodeJSON would, without building the value or
+// copying the input: for bodies nobody may ever decode (a route without a
+// body schema whose handler reads the raw bytes, or a C ABI host).
+func checkJSON(raw []byte, maxDepth int) jsonErr {
+	_, err := parseJSON(raw, maxDepth, true)
+	return err
+}
+
+func parseJSON(raw []byte, maxDepth int, skip bool) (any, jsonErr) {
 	p := parserPool.Get().(*jsonParser)
-	p.b = append(make([]byte, 0, len(raw)), raw...)
-	p.i, p.depth, p.max, p.err = 0, 0, maxDepth, jsonOK
+	if skip {
+		p.b = raw
+	} else {
+		p.b = append(make([]byte, 0, len(raw)), raw...)
+	}
+	p.i, p.depth, p.max, p.err, p.skip = 0, 0, maxDepth, jsonOK, skip
 	// A UTF-8 byte order mark is tolerated (RFC 8259 §8.1 allows ignoring it).
 	if len(p.b) >= 3 && p.b[0] == 0xEF && p.b[1] == 0xBB && p.b[2] == 0xBF {
 		p.i = 3
@@ -152,6 +169,9 @@ func (p *jsonParser) object() any {
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		p.depth--
+		if p.skip {
+			return nil
+		}
 		return map[string]any{}
 	}
 	for {
@@ -174,8 +194,10 @@ func (p *jsonParser) object() any {
 		if p.err != jsonOK {
 			return nil
 		}
-		p.keys = append(p.keys, k)
-		p.members = append(p.members, v)
+		if !p.skip {
+			p.keys = append(p.keys, k)
+			p.members = append(p.members, v)
+		}
 		p.skipWS()
 		if p.i >= len(p.b) {
 			p.err = jsonSyntax
@@ -191,6 +213,10 @@ func (p *jsonParser) object() any {
 		}
 		p.i++
 		break
+	}
+	if p.skip {
+		p.depth--
+		return nil
 	}
 	ks, vs := p.keys[base:], p.members[base:]
 	m := make(map[string]any, len(ks))
@@ -214,6 +240,9 @@ func (p *jsonParser) array() any {
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		p.depth--
+		if p.skip {
+			return nil
+		}
 		return []any{}
 	}
 	for {
@@ -221,7 +250,9 @@ func (p *jsonParser) array() any {
 		if p.err != jsonOK {
 			return nil
 		}
-		p.vals = append(p.vals, v)
+		if !p.skip {
+			p.vals = append(p.vals, v)
+		}
 		p.skipWS()
 		if p.i >= len(p.b) {
 			p.err = jsonSyntax
@@ -237,6 +268,10 @@ func (p *jsonParser) array() any {
 		}
 		p.i++
 		break
+	}
+	if p.skip {
+		p.depth--
+		return nil
 	}
 	out := make([]any, len(p.vals)-base)
 	copy(out, p.vals[base:])
