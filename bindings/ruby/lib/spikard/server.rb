@@ -221,11 +221,14 @@ module Spikard
       call = req.call || {}
       if call['kind'] == 'cleanup'
         value = call['value']
-        begin
-          h.cleanup&.call(resolve_object(value))
+        # Released before the user's cleanup runs (which still gets the
+        # object): once a cleanup was seen, nothing of it is held.
+        obj = begin
+          resolve_object(value)
         ensure
           release_object(value)
         end
+        h.cleanup&.call(obj)
         return continue(id, nil, h)
       end
       value = invoke(h, req)
