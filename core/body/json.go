@@ -122,8 +122,8 @@ func (p *jsonParser) value() any {
 		return p.array()
 	case '"':
 		s, ok := p.str()
-		if !ok {
-			return nil
+		if !ok || p.skip {
+			return nil // skip: no interface boxing, no allocation
 		}
 		return s
 	case 't':
@@ -324,6 +324,9 @@ func (p *jsonParser) number() any {
 		}
 	}
 	p.i = i
+	if p.skip {
+		return nil
+	}
 	return json.Number(alias(b[start:i]))
 }
 
