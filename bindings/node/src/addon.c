@@ -1281,21 +1281,25 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
 }
 
 /* config(app) -> the normalised document */
-static napi_value js_config(napi_env env, napi_callback_info info) {
+/* A document the library writes into a caller's buffer (spikard_app_config,
+ * spikard_app_openapi), as a JS string: size it, then fetch it. */
+typedef int (*app_document_fn)(int64_t app, char *buf, size_t cap, size_t *out_len);
+
+static napi_value app_document(napi_env env, napi_callback_info info, app_document_fn fn) {
     size_t argc = 1;
     napi_value argv[1], r;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     app_state *a = app_arg(env, argv[0]);
     if (!a) return NULL;
     size_t n = 0;
-    int rc = spikard_app_config(a->handle, NULL, 0, &n);
+    int rc = fn(a->handle, NULL, 0, &n);
     if (rc != SPIKARD_OK && rc != SPIKARD_ERANGE) {
         throw_rc(env, rc, spikard_last_error());
         return NULL;
     }
     char *buf = malloc(n + 1);
     if (!buf) return NULL;
-    rc = spikard_app_config(a->handle, buf, n + 1, &n);
+    rc = fn(a->handle, buf, n + 1, &n);
     if (rc != SPIKARD_OK) {
         free(buf);
         throw_rc(env, rc, spikard_last_error());
@@ -1305,6 +1309,10 @@ static napi_value js_config(napi_env env, napi_callback_info info) {
     free(buf);
     CHECK(st);
     return r;
+}
+
+static napi_value js_config(napi_env env, napi_callback_info info) {
+    return app_document(env, info, spikard_app_config);
 }
 
 static int start_dispatch(napi_env env, app_state *a) {
@@ -1577,29 +1585,7 @@ static napi_value js_continue(napi_env env, napi_callback_info info) {
 
 /* openapi(app) -> the OpenAPI 3.1 document (JSON text) */
 static napi_value js_openapi(napi_env env, napi_callback_info info) {
-    size_t argc = 1;
-    napi_value argv[1], r;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    app_state *a = app_arg(env, argv[0]);
-    if (!a) return NULL;
-    size_t n = 0;
-    int rc = spikard_app_openapi(a->handle, NULL, 0, &n);
-    if (rc != SPIKARD_OK && rc != SPIKARD_ERANGE) {
-        throw_rc(env, rc, spikard_last_error());
-        return NULL;
-    }
-    char *buf = malloc(n + 1);
-    if (!buf) return NULL;
-    rc = spikard_app_openapi(a->handle, buf, n + 1, &n);
-    if (rc != SPIKARD_OK) {
-        free(buf);
-        throw_rc(env, rc, spikard_last_error());
-        return NULL;
-    }
-    napi_status st = napi_create_string_utf8(env, buf, n, &r);
-    free(buf);
-    CHECK(st);
-    return r;
+    return app_document(env, info, spikard_app_openapi);
 }
 
 enum { F_METHOD, F_PATH, F_QUERY, F_HEADERS, F_REQUEST_ID, F_BODY, F_HANDLER, F_VALUES };
