@@ -35,6 +35,10 @@ type mediaType struct {
 // escapes (RFC 9110 §8.3.1, §5.6.4). A malformed header yields classOther.
 func parseMediaType(h []byte) mediaType {
 	var mt mediaType
+	if string(h) == "application/json" { // nearly every JSON request
+		mt.class, mt.token = classJSON, h
+		return mt
+	}
 	h = trimOWS(h)
 	if len(h) == 0 {
 		mt.class = classNone

@@ -84,7 +84,7 @@ func handler(r *workload.Route, validated bool) fasthttp.RequestHandler {
 	panic("rawfasthttp: unknown route kind " + r.Kind)
 }
 
-func main() {
+func newServer() *fasthttp.Server {
 	rt := router.New()
 	for _, r := range workload.Routes {
 		for _, validated := range []bool{false, true} {
@@ -95,12 +95,13 @@ func main() {
 			rt.Handle(r.Method, path, handler(r, validated))
 		}
 	}
-	s := &fasthttp.Server{
+	return &fasthttp.Server{
 		Handler:               rt.Handler,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		// Like Spikard's core: 10 MiB bodies; multipart files stay in memory.
 		MaxRequestBodySize: 10 << 20,
 	}
-	log.Fatal(s.Serve(servekit.Listen()))
 }
+
+func main() { log.Fatal(newServer().Serve(servekit.Listen())) }

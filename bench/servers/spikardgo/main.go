@@ -63,7 +63,7 @@ func handler(r *workload.Route) spikard.Handler {
 	panic("spikardgo: unknown route kind " + r.Kind)
 }
 
-func main() {
+func newApp() *spikard.App {
 	app := spikard.New(spikard.Config{Host: "127.0.0.1"})
 	for _, r := range workload.Routes {
 		for _, validated := range []bool{false, true} {
@@ -93,5 +93,7 @@ func main() {
 			app.Route(r.Method, path, handler(r), opts...)
 		}
 	}
-	log.Fatal(app.Serve(servekit.Listen()))
+	return app
 }
+
+func main() { log.Fatal(newApp().Serve(servekit.Listen())) }
