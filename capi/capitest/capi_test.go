@@ -33,7 +33,7 @@ func noLeaks(t *testing.T) {
 }
 
 // newApp makes an app from doc and frees it when the test ends.
-func newApp(t *testing.T, doc string) int64 {
+func newApp(t testing.TB, doc string) int64 {
 	t.Helper()
 	app, rc, msg := AppNew(doc)
 	if rc != OK {

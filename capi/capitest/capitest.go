@@ -115,11 +115,12 @@ func AppFree(app int64) (int, string) {
 
 // Callback handlers written in C (helpers.c).
 const (
-	CEcho  = 0 // answers the values JSON inside the callback
-	CTwice = 1 // answers twice inside the callback (TwiceRC keeps the second result)
-	CRaise = 2 // spikard_respond_error inside the callback
-	CLater = 3 // does not answer; LastID returns the id
-	CGo    = 4 // calls the Go function registered with GoHandler
+	CEcho     = 0 // answers the values JSON inside the callback
+	CTwice    = 1 // answers twice inside the callback (TwiceRC keeps the second result)
+	CRaise    = 2 // spikard_respond_error inside the callback
+	CLater    = 3 // does not answer; LastID returns the id
+	CGo       = 4 // calls the Go function registered with GoHandler
+	CEchoBody = 5 // answers the raw body inside the callback
 )
 
 // HandleC binds name to one of the C handlers; withFree passes a free_data
@@ -438,6 +439,10 @@ func Live() (handles, apps, requests int) { return abi.Live() }
 // Serve returns the app's request handler, for in-process requests without
 // a socket (abi.Handler: binds like spikard_app_listen, opens nothing).
 func Serve(app int64) (fasthttp.RequestHandler, error) { return abi.Handler(app) }
+
+// Server is the app's fasthttp server as spikard_app_listen configures it,
+// without a socket (for in-process benchmarks).
+func Server(app int64) (*fasthttp.Server, error) { return abi.Server(app) }
 
 // QuietLogs sends the library's log to w (nil: discard) for apps created
 // afterwards.

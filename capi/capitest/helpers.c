@@ -17,6 +17,12 @@ void capitest_echo(const spikard_request *r, void *data) {
     spikard_respond(r->id, 200, JSON, sizeof JSON - 1, r->values, r->values_len);
 }
 
+// Answers the raw request body inside the callback (the benchmarks' echo).
+void capitest_echo_body(const spikard_request *r, void *data) {
+    (void)data;
+    spikard_respond(r->id, 200, JSON, sizeof JSON - 1, r->body, r->body_len);
+}
+
 // Answers twice inside the callback; keeps the second result.
 void capitest_twice(const spikard_request *r, void *data) {
     (void)data;
@@ -56,6 +62,7 @@ spikard_handler_fn capitest_fn(int which) {
     case 2: return capitest_raise;
     case 3: return capitest_later;
     case 4: return capitest_go;
+    case 5: return capitest_echo_body;
     }
     return NULL;
 }

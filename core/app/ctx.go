@@ -201,7 +201,7 @@ func appendGroup(b []byte, start int, head string, vals []params.Value, declared
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSON(b, v.Name)
+		b = appendJSONString(b, v.Name)
 		b = append(b, ':')
 		b = appendJSON(b, v.V)
 	}
@@ -215,14 +215,22 @@ func (c *Ctx) rawJSONBody() ([]byte, bool) {
 	return body.RawJSON(c.fctx.Request.Body())
 }
 
+// appendJSONString is appendJSON for a string, which an interface would
+// have to box (an allocation per parameter name).
+func appendJSONString(b []byte, s string) []byte {
+	if plainASCII(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	out, _ := json.Marshal(s)
+	return append(b, out...)
+}
+
 func appendJSON(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
-		if plainASCII(x) {
-			b = append(b, '"')
-			b = append(b, x...)
-			return append(b, '"')
-		}
+		return appendJSONString(b, x)
 	case int64:
 		return strconv.AppendInt(b, x, 10)
 	case bool:

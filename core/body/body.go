@@ -341,12 +341,17 @@ func RawJSON(raw []byte) (text []byte, ok bool) {
 	}
 	raw = bytes.TrimSpace(raw)
 	for i := 0; i+5 < len(raw); i++ {
-		if raw[i] == '\\' {
-			if raw[i+1] == 'u' && (raw[i+2] == 'd' || raw[i+2] == 'D') && bytes.IndexByte([]byte("89abcdefABCDEF"), raw[i+3]) >= 0 {
-				return nil, false // a surrogate: a pair is fine, but checking costs more than encoding
-			}
-			i++ // skip the escaped character
+		j := bytes.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			break
 		}
+		if i += j; i+5 >= len(raw) {
+			break
+		}
+		if raw[i+1] == 'u' && (raw[i+2] == 'd' || raw[i+2] == 'D') && bytes.IndexByte([]byte("89abcdefABCDEF"), raw[i+3]) >= 0 {
+			return nil, false // a surrogate: a pair is fine, but checking costs more than encoding
+		}
+		i++ // skip the escaped character
 	}
 	return raw, true
 }

@@ -392,6 +392,15 @@ func Handler(h int64) (fasthttp.RequestHandler, error) {
 	return hd, nil
 }
 
+// Server is Handler's server: the app's fasthttp server as
+// spikard_app_listen makes it, for in-process benchmarks (not in the C ABI).
+func Server(h int64) (*fasthttp.Server, error) {
+	if _, err := Handler(h); err != nil {
+		return nil, err
+	}
+	return lookupApp(h).core.Server()
+}
+
 // Shutdown implements spikard_app_shutdown.
 func Shutdown(h int64, timeoutMS int32) (code int32) {
 	defer guard(&code, "spikard_app_shutdown")

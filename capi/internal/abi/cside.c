@@ -251,13 +251,17 @@ static void block_forget(sk_block *b) {
     app_unref(a);
 }
 
-static void block_dispose(sk_block *b) {
-    for (sk_task *t = b->tasks, *next; t != NULL; t = next) {
+void spikard__tasks_free(sk_task *t) {
+    for (sk_task *next; t != NULL; t = next) {
         next = t->next;
         free(t->handler);
         free(t->payload);
         free(t);
     }
+}
+
+static void block_dispose(sk_block *b) {
+    spikard__tasks_free(b->tasks);
     free(b->ans);
     free(b);
 }
@@ -422,17 +426,28 @@ uint32_t spikard__expire(sk_block *b) {
 
 /* A shutdown cuts the request off: SK_CANCELLED or SK_ABORTED as for
  * spikard__expire, 0 when it was answered meanwhile (nothing changed). */
-uint32_t spikard__abort(sk_block *b) {
-    uint32_t st = 0;
-    pthread_mutex_lock(&g_lock);
+static uint32_t abort_locked(sk_block *b) {
     uint32_t now = state_of(b);
     if (now == SK_QUEUED || now == SK_NEW) {
         queue_remove(b);
         __atomic_store_n(&b->state, SK_CANCELLED, __ATOMIC_RELEASE);
-        st = SK_CANCELLED;
-    } else if (cas_state(b, SK_DELIVERED, SK_ABORTED)) {
-        st = SK_ABORTED;
+        return SK_CANCELLED;
     }
+    if (cas_state(b, SK_DELIVERED, SK_ABORTED)) return SK_ABORTED;
+    return 0;
+}
+
+/* Cuts a request off for a shutdown: SK_CANCELLED when the host never saw
+ * it (the Go handler frees the block), SK_ABORTED when the host holds it
+ * (its late answer or spikard_app_free frees it), 0 when it was answered -
+ * also when the id no longer names a block (spikard__call_free freed it). */
+uint32_t spikard__abort_id(uint64_t id) {
+    int code;
+    pthread_mutex_lock(&g_lock);
+    /* One hold of g_lock: spikard__call_free empties the slot under it
+     * before it frees the block. */
+    sk_block *b = slot_get(id, &code);
+    uint32_t st = b == NULL ? 0 : abort_locked(b);
     pthread_mutex_unlock(&g_lock);
     return st;
 }
@@ -535,6 +550,21 @@ void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data) {
     saved.buf = cb.buf;
     saved.cap = cb.cap;
     cb = saved;
+}
+
+/* spikard__call, and when the callback answered, also the block's end: the
+ * answer (whose bytes stay in this thread's buffer until its next callback)
+ * comes back with the block's background tasks, and the block is freed -
+ * one crossing instead of two per request. state 0: not answered, the
+ * block lives on (b->cb as spikard__call leaves it). */
+spikard__answer spikard__call_free(uintptr_t fn, sk_block *b, uintptr_t data) {
+    spikard__call(fn, b, data);
+    spikard__answer ans = b->cb;
+    if (ans.state == 0) return ans;
+    ans.tasks = b->tasks;
+    b->tasks = NULL;
+    spikard__block_free(b);
+    return ans;
 }
 
 void spikard__free_data(uintptr_t fn, uintptr_t data) { ((spikard_free_fn)fn)((void *)data); }

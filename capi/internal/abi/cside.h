@@ -32,6 +32,7 @@ typedef struct spikard__answer {
     size_t headers_len;
     const char *body;
     size_t body_len;
+    struct sk_task *tasks; /* spikard__call_free only: the block's background tasks, now the caller's */
 } spikard__answer;
 
 /* Background work asked for during a request (spikard_background). */
@@ -72,13 +73,15 @@ SPIKARD__HIDDEN void spikard__app_free(sk_app *a);
 SPIKARD__HIDDEN sk_block *spikard__block_new(sk_app *a, size_t size);
 SPIKARD__HIDDEN int spikard__enqueue(sk_block *b);
 SPIKARD__HIDDEN uint32_t spikard__expire(sk_block *b);
-SPIKARD__HIDDEN uint32_t spikard__abort(sk_block *b);
 SPIKARD__HIDDEN void spikard__block_free(sk_block *b);
 
 SPIKARD__HIDDEN int spikard__outbox_fd(void);
 SPIKARD__HIDDEN sk_block *spikard__collect(void);
 
 SPIKARD__HIDDEN void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data);
+SPIKARD__HIDDEN spikard__answer spikard__call_free(uintptr_t fn, sk_block *b, uintptr_t data);
+SPIKARD__HIDDEN uint32_t spikard__abort_id(uint64_t id);
+SPIKARD__HIDDEN void spikard__tasks_free(struct sk_task *t);
 /* spikard_stream_begin's answer (kind 4): status and headers checked as
  * spikard_respond checks them. */
 SPIKARD__HIDDEN int spikard__answer_stream(uint64_t id, int status, const char *headers, size_t headers_len);

@@ -60,23 +60,27 @@ var waiting = struct {
 	m map[uint64]*pending
 }{m: map[uint64]*pending{}}
 
-var valuesPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// scratch holds the two documents a view is rendered into before they are
+// copied into its C block; one pooled object for both (a second Get of the
+// same pool misses the per-P fast slot).
+type scratch struct{ values, headers []byte }
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{values: make([]byte, 0, 512), headers: make([]byte, 0, 512)}
+}}
 
 // newBlock copies the request into a new C block, or returns nil when the
 // app is shut down.
 func (a *App) newBlock(c *app.Ctx, b *binding) *C.sk_block {
 	fctx := c.Fast()
-	vp, hp := valuesPool.Get().(*[]byte), valuesPool.Get().(*[]byte)
-	values := c.AppendValues((*vp)[:0])
-	headers := requestHeaders(fctx, (*hp)[:0])
-	defer func() {
-		*vp, *hp = values[:0], headers[:0]
-		valuesPool.Put(vp)
-		valuesPool.Put(hp)
-	}()
+	sc := scratchPool.Get().(*scratch)
+	sc.values = c.AppendValues(sc.values[:0])
+	sc.headers = requestHeaders(fctx, sc.headers[:0])
 	rid := c.RequestID()
-	return a.fillBlock(b, C.SPIKARD_KIND_HTTP, 0, fctx.Method(), fctx.Path(), fctx.URI().QueryString(), headers,
-		unsafe.Slice(unsafe.StringData(rid), len(rid)), values, fctx.Request.Body())
+	blk := a.fillBlock(b, C.SPIKARD_KIND_HTTP, 0, fctx.Method(), fctx.Path(), fctx.URI().QueryString(), sc.headers,
+		unsafe.Slice(unsafe.StringData(rid), len(rid)), sc.values, fctx.Request.Body())
+	scratchPool.Put(sc)
+	return blk
 }
 
 // fillBlock makes a C block holding a copy of every string of the view.
@@ -171,19 +175,22 @@ func (a *App) serveCallback(c *app.Ctx, b *binding) error {
 	// (cside.c) until the thread runs another callback: keep the goroutine
 	// on the thread until the answer is written.
 	runtime.LockOSThread()
-	C.spikard__call(C.uintptr_t(b.fn), blk, C.uintptr_t(b.data))
+	ans := C.spikard__call_free(C.uintptr_t(b.fn), blk, C.uintptr_t(b.data))
 	a.cb.RUnlock()
-	ans := &blk.cb
 	if ans.state == 0 {
 		runtime.UnlockOSThread()
 		return a.wait(c, p)
 	}
-	// Answered inside the callback: the block is ours.
-	err := finishAnswer(c, p, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
+	// Answered inside the callback: the block is gone (spikard__call_free),
+	// p.b must not be read; the answer's bytes are this thread's until its
+	// next callback.
+	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 	runtime.UnlockOSThread()
 	a.untrack(p)
 	recycle(p)
-	C.spikard__block_free(blk)
+	if ans.tasks != nil {
+		C.spikard__tasks_free(ans.tasks)
+	}
 	return err
 }
 
@@ -287,7 +294,7 @@ func (a *App) wait(c *app.Ctx, p *pending) error {
 		return unavailable(c)
 	}
 	blk := p.b
-	err := finishAnswer(c, p, int(blk.ans_kind), int(blk.ans_status), cbytes(blk.ans, blk.ans_hlen),
+	err := finishAnswer(c, p, blk.tasks, int(blk.ans_kind), int(blk.ans_status), cbytes(blk.ans, blk.ans_hlen),
 		cbytes((*C.char)(unsafe.Add(unsafe.Pointer(blk.ans), blk.ans_hlen)), blk.ans_blen))
 	C.spikard__block_free(blk)
 	return err
@@ -300,15 +307,14 @@ func (a *App) wait(c *app.Ctx, p *pending) error {
 //
 // Background work the host asked for (spikard_background) is queued first,
 // unless the invocation failed.
-func finishAnswer(c *app.Ctx, p *pending, kind, status int, headers, body []byte) error {
-	blk := p.b
+func finishAnswer(c *app.Ctx, p *pending, tasks *C.sk_task, kind, status int, headers, body []byte) error {
 	if kind == 2 {
 		if p.pipe != nil {
 			stream.Release(p.pipe.ID())
 		}
 		return &hostError{string(body)}
 	}
-	for t := blk.tasks; t != nil; t = t.next {
+	for t := tasks; t != nil; t = t.next {
 		payload := append(json.RawMessage(nil), cbytes(t.payload, t.payload_len)...)
 		if err := c.BackgroundCall(C.GoString(t.handler), payload); err != nil {
 			return err
@@ -362,7 +368,9 @@ func (a *App) abortAll() int {
 		if p.app != a {
 			continue
 		}
-		st := C.spikard__abort(p.b)
+		// By id: a callback that answered frees its block before its
+		// handler leaves this map (spikard__call_free).
+		st := C.spikard__abort_id(C.uint64_t(id))
 		if st == 0 {
 			continue // answered meanwhile
 		}
