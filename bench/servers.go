@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -49,7 +51,7 @@ func init() {
 			Prepare: puma("sinatra-puma", "ruby-sinatra")},
 
 		{Name: "spikard-php", Lang: "php", Ours: true, Peer: "php-fpm", Also: []string{"slim-fpm"},
-			What: "the PHP binding (bindings/php, FFI), one worker", Prepare: prepareSpikardPHP},
+			What: "the PHP binding (bindings/php, FFI), one worker process per CPU", Prepare: prepareSpikardPHP},
 		{Name: "php-fpm", Lang: "php", What: "plain PHP on nginx + php8.2-fpm (4 static children), checks by hand",
 			Prepare: fpm("php-fpm")},
 		{Name: "slim-fpm", Lang: "php", What: "Slim 3.12 (Debian) on nginx + php8.2-fpm (4 static children), checks by hand",
@@ -235,7 +237,11 @@ func prepareSpikardPHP(ctx context.Context, env *Env) (*Launch, error) {
 		return nil, errors.New("bindings/php/bin/spikard is missing")
 	}
 	return &Launch{Cmds: []Cmd{{Argv: []string{"php", "-d", "ffi.enable=1", "-d", "opcache.enable_cli=1", bin, "serve", "app.php",
-		"--host", "127.0.0.1", "--port", "{port}", "--workers", "1"}, Dir: env.serverDir("spikard-php"),
+		// One worker per CPU, as a PHP deployment sizes them (php-fpm here
+		// runs 4 children): each worker's PHP thread is one CPU's worth of
+		// handler time, and its libspikard serves its share of connections
+		// (SO_REUSEPORT).
+		"--host", "127.0.0.1", "--port", "{port}", "--workers", strconv.Itoa(runtime.NumCPU())}, Dir: env.serverDir("spikard-php"),
 		Env: []string{"BENCH_DOC={doc}", "SPIKARD_LIBRARY=" + lib}}}, Profiler: "perf"}, nil
 }
 
