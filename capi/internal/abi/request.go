@@ -44,6 +44,7 @@ type pending struct {
 	app  *App
 	c    *app.Ctx      // nil for WebSocket events
 	pipe *stream.Pipe  // set by spikard_stream_begin (under waiting's lock) before its answer
+	sc   scratch       // newBlock's buffers, kept with the pooled pending
 	done chan struct{} // one token, sent after outcome is written
 	// Written before the token.
 	outcome outcome
@@ -55,32 +56,54 @@ type pending struct {
 // waiting maps request ids to waiting handlers, for the collector and for
 // shutdowns. A handler removes its entry before it frees its block or gives
 // it up to the host, so a block reached through this map is alive.
-var waiting = struct {
+var waiting struct {
 	sync.Mutex
-	m map[uint64]*pending
-}{m: map[uint64]*pending{}}
+	m waitTable
+}
+
+// waitTable is the waiting handlers by request id. An id's low 32 bits are
+// its slot in the C request table (cside.c), dense and reused, so a slice
+// indexed by them replaces a map: no hashing on the two updates every
+// request makes. The high bits (the slot's generation) tell a stale id.
+type waitTable struct{ s []*pending }
+
+func (t *waitTable) get(id uint64) *pending {
+	if i := uint32(id); int(i) < len(t.s) {
+		if p := t.s[i]; p != nil && p.id == id {
+			return p
+		}
+	}
+	return nil
+}
+
+func (t *waitTable) put(p *pending) {
+	i := int(uint32(p.id))
+	for i >= len(t.s) {
+		t.s = append(t.s, nil)
+	}
+	t.s[i] = p
+}
+
+func (t *waitTable) del(id uint64) {
+	if i := uint32(id); int(i) < len(t.s) && t.s[i] != nil && t.s[i].id == id {
+		t.s[i] = nil
+	}
+}
 
 // scratch holds the two documents a view is rendered into before they are
-// copied into its C block; one pooled object for both (a second Get of the
-// same pool misses the per-P fast slot).
+// copied into its C block. It lives in the request's pending (one pooled
+// object per request, not two).
 type scratch struct{ values, headers []byte }
-
-var scratchPool = sync.Pool{New: func() any {
-	return &scratch{values: make([]byte, 0, 512), headers: make([]byte, 0, 512)}
-}}
 
 // newBlock copies the request into a new C block, or returns nil when the
 // app is shut down.
-func (a *App) newBlock(c *app.Ctx, b *binding) *C.sk_block {
+func (a *App) newBlock(c *app.Ctx, b *binding, sc *scratch) *C.sk_block {
 	fctx := c.Fast()
-	sc := scratchPool.Get().(*scratch)
 	sc.values = c.AppendValues(sc.values[:0])
 	sc.headers = requestHeaders(fctx, sc.headers[:0])
 	rid := c.RequestID()
-	blk := a.fillBlock(b, C.SPIKARD_KIND_HTTP, 0, fctx.Method(), fctx.Path(), fctx.URI().QueryString(), sc.headers,
+	return a.fillBlock(b, C.SPIKARD_KIND_HTTP, 0, fctx.Method(), fctx.Path(), fctx.URI().QueryString(), sc.headers,
 		unsafe.Slice(unsafe.StringData(rid), len(rid)), sc.values, fctx.Request.Body())
-	scratchPool.Put(sc)
-	return blk
 }
 
 // fillBlock makes a C block holding a copy of every string of the view.
@@ -143,12 +166,14 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 	if b.fn != 0 {
 		return a.serveCallback(c, b)
 	}
-	blk := a.newBlock(c, b)
+	p := pendingPool.Get().(*pending)
+	blk := a.newBlock(c, b, &p.sc)
 	if blk == nil {
 		a.cb.RUnlock()
+		pendingPool.Put(p)
 		return unavailable(c)
 	}
-	p := a.track(blk, c)
+	a.track(p, blk, c)
 	queued := C.spikard__enqueue(blk) == 0
 	a.cb.RUnlock()
 	if !queued {
@@ -165,12 +190,14 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 // serveCallback runs with a.cb read-held and releases it once the callback
 // returned.
 func (a *App) serveCallback(c *app.Ctx, b *binding) error {
-	blk := a.newBlock(c, b)
+	p := pendingPool.Get().(*pending)
+	blk := a.newBlock(c, b, &p.sc)
 	if blk == nil {
 		a.cb.RUnlock()
+		pendingPool.Put(p)
 		return unavailable(c)
 	}
-	p := a.track(blk, c)
+	a.track(p, blk, c)
 	// An answer given inside the callback stays in this thread's buffer
 	// (cside.c) until the thread runs another callback: keep the goroutine
 	// on the thread until the answer is written.
@@ -201,20 +228,21 @@ func cbytes(p *C.char, n C.size_t) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
 }
 
-var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
+var pendingPool = sync.Pool{New: func() any {
+	return &pending{done: make(chan struct{}, 1), sc: scratch{values: make([]byte, 0, 512), headers: make([]byte, 0, 512)}}
+}}
 
-func (a *App) track(blk *C.sk_block, c *app.Ctx) *pending {
-	p := pendingPool.Get().(*pending)
+// track makes p (fresh from pendingPool) the waiter of blk.
+func (a *App) track(p *pending, blk *C.sk_block, c *app.Ctx) {
 	p.id, p.b, p.app, p.c, p.pipe, p.outcome, p.abortState = uint64(blk.req.id), blk, a, c, nil, 0, 0
 	waiting.Lock()
-	waiting.m[p.id] = p
+	waiting.m.put(p)
 	waiting.Unlock()
-	return p
 }
 
 func (a *App) untrack(p *pending) {
 	waiting.Lock()
-	delete(waiting.m, p.id)
+	waiting.m.del(p.id)
 	waiting.Unlock()
 }
 
@@ -341,17 +369,17 @@ func finishAnswer(c *app.Ctx, p *pending, tasks *C.sk_task, kind, status int, he
 func (a *App) expire(p *pending) bool {
 	waiting.Lock()
 	defer waiting.Unlock()
-	if waiting.m[p.id] != p { // a shutdown took it
+	if waiting.m.get(p.id) != p { // a shutdown took it
 		return false
 	}
 	switch C.spikard__expire(p.b) {
 	case C.SK_CANCELLED:
-		delete(waiting.m, p.id)
+		waiting.m.del(p.id)
 		C.spikard__block_free(p.b)
 	case C.SK_TIMEDOUT:
 		// The host holds the view; its late answer (or spikard_app_free)
 		// frees the block. Do not touch it any more.
-		delete(waiting.m, p.id)
+		waiting.m.del(p.id)
 	default:
 		return false
 	}
@@ -364,17 +392,17 @@ func (a *App) abortAll() int {
 	waiting.Lock()
 	defer waiting.Unlock()
 	n := 0
-	for id, p := range waiting.m {
-		if p.app != a {
+	for _, p := range waiting.m.s {
+		if p == nil || p.app != a {
 			continue
 		}
 		// By id: a callback that answered frees its block before its
 		// handler leaves this map (spikard__call_free).
-		st := C.spikard__abort_id(C.uint64_t(id))
+		st := C.spikard__abort_id(C.uint64_t(p.id))
 		if st == 0 {
 			continue // answered meanwhile
 		}
-		delete(waiting.m, id)
+		waiting.m.del(p.id)
 		p.abortState = st
 		p.outcome = oAborted
 		p.done <- struct{}{}
@@ -413,7 +441,7 @@ func collect(f *os.File) {
 			next := blk.onext
 			id := uint64(blk.req.id)
 			waiting.Lock()
-			p := waiting.m[id]
+			p := waiting.m.get(id)
 			waiting.Unlock()
 			if p != nil {
 				p.outcome = oAnswered

@@ -31,7 +31,7 @@ func StreamBegin(id uint64, status int, headers unsafe.Pointer, hlen uintptr, ou
 	// OpenPipe reads) from finishing meanwhile: every path that releases a
 	// waiting handler takes it.
 	waiting.Lock()
-	p := waiting.m[id]
+	p := waiting.m.get(id)
 	if p != nil && p.c == nil {
 		waiting.Unlock()
 		return result(errf(EINVAL, "spikard_stream_begin: %d is a WebSocket event, not an HTTP request: it cannot stream", id))

@@ -80,7 +80,8 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		a.cb.RUnlock()
 		return errAppGone
 	}
-	p := a.track(blk, nil)
+	p := pendingPool.Get().(*pending)
+	a.track(p, blk, nil)
 	if b.fn != 0 {
 		// As serveCallback: an answer inside the callback stays in this
 		// thread's buffer until the thread's next callback.

@@ -1,9 +1,10 @@
 // Package requestid gives every request an ID: the client's X-Request-ID when
 // it is sane (1–128 characters of [A-Za-z0-9._~:/+=@-]), otherwise a fresh
-// UUID v4. The ID is stored in the request (FromCtx, user value
-// "spikard.request_id") before the handler runs, so handlers and logs see it,
-// and is sent back in the X-Request-ID response header (unless the handler
-// already set that header).
+// UUID v4. Handlers and logs get it with FromCtx (the request holds it under
+// the user value "spikard.request_id"; read it only through FromCtx), and it
+// is sent back in the X-Request-ID response header (unless the handler
+// already set that header). It is made on first use: a request whose ID
+// nobody reads gets it written straight into the response header.
 //
 // Configuration key "request_id" (order 10, outermost), app-wide or per route:
 //
@@ -82,36 +83,81 @@ func Build(c Config) (middleware.Middleware, error) {
 	trust := c.TrustIncoming == nil || *c.TrustIncoming
 	// The server stores header names canonically, so the canonical form
 	// is looked up and set as it is, without normalising it per request.
-	key := fasthttp.AppendNormalizedHeaderKey(nil, header)
+	pol := &policy{key: fasthttp.AppendNormalizedHeaderKey(nil, header), trust: trust}
 	return func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return func(ctx *fasthttp.RequestCtx) {
-			if FromCtx(ctx) == "" {
-				id := newIDValue()
-				if v := ctx.Request.Header.PeekCanonical(key); trust && Valid(v) {
-					id.s = string(v)
-				} else {
-					AppendID(id.b[:0])
-					id.s = unsafe.String(&id.b[0], len(id.b))
-				}
-				ctx.SetUserValue(Key, id)
+			// The ID is made when first asked for (FromCtx) or, when nobody
+			// asked, written straight into the response header: most
+			// requests never need it as a string. Until then the request
+			// holds the policy that makes it (a pointer: no allocation).
+			if ctx.UserValue(Key) == nil {
+				ctx.SetUserValue(Key, pol)
 			}
 			next(ctx)
 			// Answer with the ID still in the request: a disabled inner
 			// request_id removed it. A handler's own header wins.
-			if cur := ctx.UserValue(Key); cur != nil && len(ctx.Response.Header.PeekCanonical(key)) == 0 {
-				switch v := cur.(type) {
-				case *idValue:
-					if v.s != "" {
-						ctx.Response.Header.SetCanonical(key, unsafe.Slice(unsafe.StringData(v.s), len(v.s)))
-					}
-				case string:
-					if v != "" {
-						ctx.Response.Header.SetCanonical(key, []byte(v))
-					}
+			cur := ctx.UserValue(Key)
+			if cur == nil || len(ctx.Response.Header.PeekCanonical(pol.key)) > 0 {
+				return
+			}
+			switch v := cur.(type) {
+			case *policy:
+				if v == pol {
+					pol.answer(ctx)
+					return
+				}
+				// An outer request_id's policy: make the ID now, so that both
+				// headers carry the same one.
+				id := FromCtx(ctx)
+				ctx.Response.Header.SetCanonical(pol.key, unsafe.Slice(unsafe.StringData(id), len(id)))
+			case *idValue:
+				ctx.Response.Header.SetCanonical(pol.key, unsafe.Slice(unsafe.StringData(v.s), len(v.s)))
+			case string:
+				if v != "" {
+					ctx.Response.Header.SetCanonical(pol.key, []byte(v))
 				}
 			}
 		}
 	}, nil
+}
+
+// policy is how one request_id middleware finds a request's ID: the
+// client's, in its header when trusted and sane, or a fresh UUID.
+type policy struct {
+	key   []byte // canonical header name
+	trust bool
+}
+
+// incoming is the client's ID when it may be propagated, else nil.
+func (p *policy) incoming(ctx *fasthttp.RequestCtx) []byte {
+	if v := ctx.Request.Header.PeekCanonical(p.key); p.trust && Valid(v) {
+		return v
+	}
+	return nil
+}
+
+// make stores the request's ID (FromCtx asked for it).
+func (p *policy) make(ctx *fasthttp.RequestCtx) *idValue {
+	id := newIDValue()
+	if v := p.incoming(ctx); v != nil {
+		id.s = string(v)
+	} else {
+		AppendID(id.b[:0])
+		id.s = unsafe.String(&id.b[0], len(id.b))
+	}
+	ctx.SetUserValue(Key, id)
+	return id
+}
+
+// answer writes an ID nobody asked for into the response header, without
+// storing it.
+func (p *policy) answer(ctx *fasthttp.RequestCtx) {
+	if v := p.incoming(ctx); v != nil {
+		ctx.Response.Header.SetCanonical(p.key, v)
+		return
+	}
+	var b [36]byte
+	ctx.Response.Header.SetCanonical(p.key, AppendID(b[:0]))
 }
 
 // idValue is the ID as stored in the request: one allocation holding both
@@ -156,6 +202,8 @@ func disabled(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 // FromCtx returns the request's ID, or "" when no request_id middleware ran.
 func FromCtx(ctx *fasthttp.RequestCtx) string {
 	switch v := ctx.UserValue(Key).(type) {
+	case *policy:
+		return v.make(ctx).s
 	case *idValue:
 		return v.s
 	case string: // stored by code outside this package
