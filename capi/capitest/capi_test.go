@@ -530,7 +530,7 @@ func TestQueuedRequestView(t *testing.T) {
 	if got != want {
 		t.Errorf("request view:\n got %+v\nwant %+v", got, want)
 	}
-	if !strings.Contains(r.Headers, "X-Thing: yes") || !strings.Contains(r.Headers, "\r\n") || strings.HasSuffix(r.Headers, "\n") {
+	if !strings.Contains(r.Headers, "X-Thing: yes") || !strings.Contains(r.Headers, "\r\n") || strings.HasSuffix(r.Headers, "\n") || strings.HasPrefix(r.Headers, "\r") {
 		t.Errorf("headers block: %q", r.Headers)
 	}
 	must(t, "respond")(Answer(r.ID, 201, "Content-Type: application/json", `{"ok":true}`))

@@ -79,6 +79,10 @@ type App struct {
 	cb    sync.RWMutex
 	freed bool
 
+	// aborting: abortAll ran (under waiting's lock); handlers publishing a
+	// block afterwards abort it themselves.
+	aborting bool
+
 	// cs is the app's half in C (cside.c): its queue, its ready descriptor,
 	// its requests.
 	cs *C.sk_app

@@ -34,6 +34,21 @@
 #ifdef __linux__
 #include <sys/eventfd.h>
 #endif
+/* Go's switches between goroutine stacks (which live in its heap) and
+ * thread stacks look to memcheck like stack frames coming and going, and it
+ * then marks Go memory near a goroutine stack as undefined, at random. Bytes
+ * Go hands to this file were written by Go and are defined: say so before
+ * copying them, or the copies inherit the mistake. Outside memcheck the
+ * request is a few no-op instructions. */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SK_FROM_GO(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#endif
+#endif
+#ifndef SK_FROM_GO
+#define SK_FROM_GO(p, n) ((void)(p), (void)(n))
+#endif
 
 #include "cside.h"
 
@@ -42,6 +57,7 @@
 static __thread char errbuf[1024];
 
 void spikard__set_error(const char *msg, size_t n) {
+    SK_FROM_GO(msg, n);
     if (n >= sizeof errbuf) {
         n = sizeof errbuf - 1;
         while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80) n--; /* keep UTF-8 whole */
@@ -350,7 +366,7 @@ void spikard__app_free(sk_app *a) {
  * until spikard__enqueue or spikard__call hands it over (so that an id
  * guessed meanwhile cannot claim it); the caller fills the view from
  * SK_HEAD on. NULL when the app is shut down. */
-sk_block *spikard__block_new(sk_app *a, size_t size) {
+static sk_block *block_new(sk_app *a, size_t size) {
     sk_block *b = malloc(size);
     if (b == NULL) return NULL;
     memset(b, 0, SK_HEAD);
@@ -373,6 +389,42 @@ sk_block *spikard__block_new(sk_app *a, size_t size) {
     g_live_blocks++;
     pthread_mutex_unlock(&g_lock);
     return b;
+}
+
+/* A new block holding a copy of the view Go rendered: data is the eight
+ * strings back to back, each followed by a NUL (spikard__meta). */
+sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__meta m) {
+    sk_block *b = block_new(a, SK_HEAD + n);
+    if (b == NULL) return NULL;
+    SK_FROM_GO(data, n);
+    memcpy(b->data, data, n);
+    spikard_request *r = &b->req;
+    r->kind = m.kind;
+    r->conn = m.conn;
+    r->tag = m.tag;
+    b->gokey = m.gokey;
+    const char *p = b->data;
+#define SK_FIELD(f, i) (r->f = p, r->f##_len = m.lens[i], p += m.lens[i] + 1)
+    SK_FIELD(handler, 0);
+    SK_FIELD(method, 1);
+    SK_FIELD(path, 2);
+    SK_FIELD(query, 3);
+    SK_FIELD(headers, 4);
+    SK_FIELD(request_id, 5);
+    SK_FIELD(values, 6);
+    SK_FIELD(body, 7);
+#undef SK_FIELD
+    return b;
+}
+
+/* The Go waiter's key of request id, 0 when the id names no live block. */
+uint64_t spikard__gokey_of(uint64_t id) {
+    int code;
+    pthread_mutex_lock(&g_lock);
+    sk_block *b = slot_get(id, &code);
+    uint64_t k = b != NULL ? b->gokey : 0;
+    pthread_mutex_unlock(&g_lock);
+    return k;
 }
 
 /* Hands a SK_NEW block over to its app's queue. -1: the app is shut down
@@ -440,11 +492,11 @@ static uint32_t abort_locked(sk_block *b) {
 /* Cuts a request off for a shutdown: SK_CANCELLED when the host never saw
  * it (the Go handler frees the block), SK_ABORTED when the host holds it
  * (its late answer or spikard_app_free frees it), 0 when it was answered -
- * also when the id no longer names a block (spikard__call_free freed it). */
+ * also when the id no longer names a block (spikard__invoke freed it). */
 uint32_t spikard__abort_id(uint64_t id) {
     int code;
     pthread_mutex_lock(&g_lock);
-    /* One hold of g_lock: spikard__call_free empties the slot under it
+    /* One hold of g_lock: spikard__invoke empties the slot under it
      * before it frees the block. */
     sk_block *b = slot_get(id, &code);
     uint32_t st = b == NULL ? 0 : abort_locked(b);
@@ -554,16 +606,37 @@ void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data) {
 
 /* spikard__call, and when the callback answered, also the block's end: the
  * answer (whose bytes stay in this thread's buffer until its next callback)
- * comes back with the block's background tasks, and the block is freed -
- * one crossing instead of two per request. state 0: not answered, the
- * block lives on (b->cb as spikard__call leaves it). */
-spikard__answer spikard__call_free(uintptr_t fn, sk_block *b, uintptr_t data) {
+ * comes back with the block's background tasks, and the block is freed.
+ * state 0: not answered, the block lives on (b->cb as spikard__call leaves
+ * it). */
+static spikard__answer call_free(uintptr_t fn, sk_block *b, uintptr_t data) {
     spikard__call(fn, b, data);
     spikard__answer ans = b->cb;
     if (ans.state == 0) return ans;
     ans.tasks = b->tasks;
     b->tasks = NULL;
     spikard__block_free(b);
+    return ans;
+}
+
+/* A callback handler's whole request in one crossing: the block made from
+ * the view (spikard__block_make), the callback run (spikard__call) and,
+ * when it answered inside, the block freed. state -1: no block (the app is
+ * shut down, or no memory); 0: not answered, ans.block and ans.id are the
+ * live block. */
+spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn, uintptr_t udata) {
+    sk_block *b = spikard__block_make(a, data, n, m);
+    if (b == NULL) {
+        spikard__answer none = {0};
+        none.state = -1;
+        return none;
+    }
+    uint64_t id = b->req.id;
+    spikard__answer ans = call_free(fn, b, udata);
+    if (ans.state == 0) {
+        ans.block = b;
+        ans.id = id;
+    }
     return ans;
 }
 

@@ -33,7 +33,19 @@ typedef struct spikard__answer {
     const char *body;
     size_t body_len;
     struct sk_task *tasks; /* spikard__call_free only: the block's background tasks, now the caller's */
+    struct sk_block *block; /* spikard__invoke, not answered: the block, alive (NULL when state is not 0) */
+    uint64_t id;            /* ... and its request id */
 } spikard__answer;
+
+/* What Go renders of a view besides its strings: the eight strings' lengths
+ * (handler, method, path, query, headers, request_id, values, body; in the
+ * data they come in this order, each followed by a NUL), the kind, the
+ * WebSocket connection, the binding's tag and the Go waiter's key. */
+typedef struct spikard__meta {
+    size_t lens[8];
+    uint32_t kind;
+    uint64_t conn, tag, gokey;
+} spikard__meta;
 
 /* Background work asked for during a request (spikard_background). */
 typedef struct sk_task {
@@ -56,6 +68,7 @@ typedef struct sk_block {
     sk_app *app;
     sk_task *tasks;                 /* in the order asked for */
     spikard__answer cb;             /* the answer given inside its callback (spikard__call) */
+    uint64_t gokey;                 /* the Go handler waiting for it (its key in Go's waiting table) */
     struct sk_block *qprev, *qnext; /* the app's queue */
     struct sk_block *lprev, *lnext; /* the app's live blocks */
     struct sk_block *onext;         /* the outbox */
@@ -70,7 +83,10 @@ SPIKARD__HIDDEN sk_app *spikard__app_new(int64_t handle, int64_t timeout_ms);
 SPIKARD__HIDDEN void spikard__app_close(sk_app *a);
 SPIKARD__HIDDEN void spikard__app_free(sk_app *a);
 
-SPIKARD__HIDDEN sk_block *spikard__block_new(sk_app *a, size_t size);
+SPIKARD__HIDDEN sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__meta m);
+SPIKARD__HIDDEN spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn,
+                                                uintptr_t udata);
+SPIKARD__HIDDEN uint64_t spikard__gokey_of(uint64_t id);
 SPIKARD__HIDDEN int spikard__enqueue(sk_block *b);
 SPIKARD__HIDDEN uint32_t spikard__expire(sk_block *b);
 SPIKARD__HIDDEN void spikard__block_free(sk_block *b);
@@ -79,7 +95,6 @@ SPIKARD__HIDDEN int spikard__outbox_fd(void);
 SPIKARD__HIDDEN sk_block *spikard__collect(void);
 
 SPIKARD__HIDDEN void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data);
-SPIKARD__HIDDEN spikard__answer spikard__call_free(uintptr_t fn, sk_block *b, uintptr_t data);
 SPIKARD__HIDDEN uint32_t spikard__abort_id(uint64_t id);
 SPIKARD__HIDDEN void spikard__tasks_free(struct sk_task *t);
 /* spikard_stream_begin's answer (kind 4): status and headers checked as

@@ -27,8 +27,6 @@ import (
 // hands it to the host, waits on a channel for the collector (or the
 // in-callback answer, or the timeout, or a shutdown) and writes the answer.
 
-const blockHead = uintptr(C.SK_HEAD)
-
 // outcome tells a waiting handler what woke it.
 type outcome uint8
 
@@ -39,12 +37,13 @@ const (
 
 // pending is a request whose handler goroutine waits for the host.
 type pending struct {
-	id   uint64 // a copy: the block may be the host's (and freed) while p is still referenced
-	b    *C.sk_block
+	key  uint64 // its entry in waiting (set by track, before the block exists)
+	id   uint64 // the block's request id, once known (a copy: the block may be the host's, and freed, while p is referenced)
+	b    *C.sk_block // nil until the block exists (published)
 	app  *App
 	c    *app.Ctx      // nil for WebSocket events
 	pipe *stream.Pipe  // set by spikard_stream_begin (under waiting's lock) before its answer
-	sc   scratch       // newBlock's buffers, kept with the pooled pending
+	sc   scratch       // the view's buffers, kept with the pooled pending
 	done chan struct{} // one token, sent after outcome is written
 	// Written before the token.
 	outcome outcome
@@ -53,97 +52,129 @@ type pending struct {
 	abortState C.uint32_t
 }
 
-// waiting maps request ids to waiting handlers, for the collector and for
-// shutdowns. A handler removes its entry before it frees its block or gives
-// it up to the host, so a block reached through this map is alive.
+// waiting holds the waiting handlers, for the collector, the streams and
+// shutdowns. A handler enters it before its block exists (the block carries
+// its key, so that an answer from another thread finds it even while the
+// callback that created the block still runs) and leaves it before it frees
+// its block or gives it up to the host, so a block reached through it is
+// alive.
 var waiting struct {
 	sync.Mutex
 	m waitTable
 }
 
-// waitTable is the waiting handlers by request id. An id's low 32 bits are
-// its slot in the C request table (cside.c), dense and reused, so a slice
-// indexed by them replaces a map: no hashing on the two updates every
-// request makes. The high bits (the slot's generation) tell a stale id.
-type waitTable struct{ s []*pending }
+// waitTable is the waiting handlers by key: a slice index in the low 32
+// bits (entries are reused, so the slice stays as long as the most requests
+// ever waiting at once), the entry's generation in the high 32 bits, so that
+// a stale key finds nothing. No hashing on the two updates every request
+// makes.
+type waitTable struct {
+	s    []waitEntry
+	free []uint32
+}
 
-func (t *waitTable) get(id uint64) *pending {
-	if i := uint32(id); int(i) < len(t.s) {
-		if p := t.s[i]; p != nil && p.id == id {
-			return p
+type waitEntry struct {
+	gen uint32
+	p   *pending
+}
+
+func (t *waitTable) add(p *pending) uint64 {
+	var i uint32
+	if n := len(t.free); n > 0 {
+		i, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		i = uint32(len(t.s))
+		t.s = append(t.s, waitEntry{})
+	}
+	e := &t.s[i]
+	if e.gen++; e.gen == 0 {
+		e.gen = 1
+	}
+	e.p = p
+	return uint64(e.gen)<<32 | uint64(i)
+}
+
+func (t *waitTable) get(key uint64) *pending {
+	if i := uint32(key); int(i) < len(t.s) {
+		if e := &t.s[i]; e.p != nil && e.gen == uint32(key>>32) {
+			return e.p
 		}
 	}
 	return nil
 }
 
-func (t *waitTable) put(p *pending) {
-	i := int(uint32(p.id))
-	for i >= len(t.s) {
-		t.s = append(t.s, nil)
-	}
-	t.s[i] = p
-}
-
-func (t *waitTable) del(id uint64) {
-	if i := uint32(id); int(i) < len(t.s) && t.s[i] != nil && t.s[i].id == id {
-		t.s[i] = nil
+func (t *waitTable) del(key uint64) {
+	if i := uint32(key); int(i) < len(t.s) {
+		if e := &t.s[i]; e.p != nil && e.gen == uint32(key>>32) {
+			e.p = nil
+			t.free = append(t.free, i)
+		}
 	}
 }
 
-// scratch holds the two documents a view is rendered into before they are
-// copied into its C block. It lives in the request's pending (one pooled
-// object per request, not two).
-type scratch struct{ values, headers []byte }
+// scratch holds what a view is rendered into before the C side copies it
+// into its block. It lives in the request's pending (one pooled object per
+// request, not two).
+type scratch struct{ view []byte }
 
-// newBlock copies the request into a new C block, or returns nil when the
-// app is shut down.
-func (a *App) newBlock(c *app.Ctx, b *binding, sc *scratch) *C.sk_block {
+// httpView renders the request's view into p's scratch for
+// spikard__block_make or spikard__invoke, the headers and values documents
+// straight in place.
+func httpView(c *app.Ctx, b *binding, p *pending) ([]byte, C.spikard__meta) {
 	fctx := c.Fast()
-	sc.values = c.AppendValues(sc.values[:0])
-	sc.headers = requestHeaders(fctx, sc.headers[:0])
+	m := C.spikard__meta{kind: C.SPIKARD_KIND_HTTP, tag: C.uint64_t(b.tag), gokey: C.uint64_t(p.key)}
+	v := p.sc.view[:0]
+	put := func(i int, s []byte) {
+		v = append(v, s...)
+		v = append(v, 0)
+		m.lens[i] = C.size_t(len(s))
+	}
+	put(0, unsafe.Slice(unsafe.StringData(b.name), len(b.name)))
+	put(1, fctx.Method())
+	put(2, fctx.Path())
+	put(3, fctx.URI().QueryString())
+	n := len(v)
+	v = requestHeaders(fctx, v)
+	m.lens[4] = C.size_t(len(v) - n)
+	v = append(v, 0)
 	rid := c.RequestID()
-	return a.fillBlock(b, C.SPIKARD_KIND_HTTP, 0, fctx.Method(), fctx.Path(), fctx.URI().QueryString(), sc.headers,
-		unsafe.Slice(unsafe.StringData(rid), len(rid)), sc.values, fctx.Request.Body())
+	put(5, unsafe.Slice(unsafe.StringData(rid), len(rid)))
+	n = len(v)
+	v = c.AppendValues(v)
+	m.lens[6] = C.size_t(len(v) - n)
+	v = append(v, 0)
+	put(7, fctx.Request.Body())
+	p.sc.view = v
+	return v, m
 }
 
-// fillBlock makes a C block holding a copy of every string of the view.
-func (a *App) fillBlock(b *binding, kind C.uint32_t, conn uint64, method, path, query, headers, rid, values, body []byte) *C.sk_block {
-	n := blockHead + uintptr(len(b.name)+len(method)+len(path)+len(query)+len(headers)+len(rid)+len(values)+len(body)) + 8
-	blk := C.spikard__block_new(a.cs, C.size_t(n))
-	if blk == nil {
-		return nil
+// view lays the eight strings of a view out back to back in sc.view, each
+// followed by a NUL, as spikard__meta describes them.
+func view(sc *scratch, b *binding, kind C.uint32_t, conn, key uint64, method, path, query, headers, rid, values, body []byte) ([]byte, C.spikard__meta) {
+	m := C.spikard__meta{kind: kind, conn: C.uint64_t(conn), tag: C.uint64_t(b.tag), gokey: C.uint64_t(key)}
+	v := sc.view[:0]
+	for i, s := range [8][]byte{unsafe.Slice(unsafe.StringData(b.name), len(b.name)), method, path, query, headers, rid, values, body} {
+		v = append(v, s...)
+		v = append(v, 0)
+		m.lens[i] = C.size_t(len(s))
 	}
-	mem := unsafe.Pointer(blk)
-	buf := unsafe.Slice((*byte)(mem), n)
-	off := blockHead
-	put := func(s []byte) (*C.char, C.size_t) {
-		p := unsafe.Pointer(&buf[off])
-		copy(buf[off:], s)
-		buf[off+uintptr(len(s))] = 0
-		off += uintptr(len(s)) + 1
-		return (*C.char)(p), C.size_t(len(s))
-	}
-	r := &blk.req
-	r.kind = kind
-	r.conn = C.uint64_t(conn)
-	r.tag = C.uint64_t(b.tag)
-	r.handler, r.handler_len = put(unsafe.Slice(unsafe.StringData(b.name), len(b.name)))
-	r.method, r.method_len = put(method)
-	r.path, r.path_len = put(path)
-	r.query, r.query_len = put(query)
-	r.headers, r.headers_len = put(headers)
-	r.request_id, r.request_id_len = put(rid)
-	r.values, r.values_len = put(values)
-	r.body, r.body_len = put(body)
-	return blk
+	sc.view = v
+	return v, m
+}
+
+// makeBlock copies a rendered view into a new C block; nil when the app is
+// shut down.
+func (a *App) makeBlock(v []byte, m C.spikard__meta) *C.sk_block {
+	return C.spikard__block_make(a.cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(v))), C.size_t(len(v)), m)
 }
 
 // requestHeaders renders the request's headers as the core holds them (so
 // that what a hook changed is what later invocations see): "Name: value"
 // lines separated by CRLF, in order, names in canonical case.
 func requestHeaders(fctx *fasthttp.RequestCtx, b []byte) []byte {
+	start := len(b)
 	for k, v := range fctx.Request.Header.All() {
-		if len(b) > 0 {
+		if len(b) > start {
 			b = append(b, "\r\n"...)
 		}
 		b = append(b, k...)
@@ -163,23 +194,25 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 		a.cb.RUnlock()
 		return unavailable(c)
 	}
-	if b.fn != 0 {
-		return a.serveCallback(c, b)
-	}
 	p := pendingPool.Get().(*pending)
-	blk := a.newBlock(c, b, &p.sc)
+	a.track(p, c)
+	if b.fn != 0 {
+		return a.serveCallback(c, b, p)
+	}
+	blk := a.makeBlock(httpView(c, b, p))
 	if blk == nil {
 		a.cb.RUnlock()
-		pendingPool.Put(p)
+		a.untrack(p)
+		recycle(p)
 		return unavailable(c)
 	}
-	a.track(p, blk, c)
+	a.publish(p, blk)
 	queued := C.spikard__enqueue(blk) == 0
 	a.cb.RUnlock()
 	if !queued {
 		// Not recycled: a shutdown may have cancelled it (and sent its
-		// token) between track and enqueue; a pooled waiter must never
-		// carry a stale token.
+		// token) since it was published; a pooled waiter must never carry
+		// a stale token.
 		a.untrack(p)
 		C.spikard__block_free(blk)
 		return unavailable(c)
@@ -188,29 +221,31 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 }
 
 // serveCallback runs with a.cb read-held and releases it once the callback
-// returned.
-func (a *App) serveCallback(c *app.Ctx, b *binding) error {
-	p := pendingPool.Get().(*pending)
-	blk := a.newBlock(c, b, &p.sc)
-	if blk == nil {
-		a.cb.RUnlock()
-		pendingPool.Put(p)
-		return unavailable(c)
-	}
-	a.track(p, blk, c)
+// returned: one crossing (spikard__invoke) makes the block, runs the
+// callback and, when it answered inside, frees the block.
+func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
+	v, m := httpView(c, b, p)
 	// An answer given inside the callback stays in this thread's buffer
 	// (cside.c) until the thread runs another callback: keep the goroutine
 	// on the thread until the answer is written.
 	runtime.LockOSThread()
-	ans := C.spikard__call_free(C.uintptr_t(b.fn), blk, C.uintptr_t(b.data))
-	a.cb.RUnlock()
-	if ans.state == 0 {
+	ans := C.spikard__invoke(a.cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(v))), C.size_t(len(v)), m, C.uintptr_t(b.fn), C.uintptr_t(b.data))
+	switch ans.state {
+	case -1: // no block: the app is shut down
 		runtime.UnlockOSThread()
+		a.cb.RUnlock()
+		a.untrack(p)
+		recycle(p)
+		return unavailable(c)
+	case 0: // not answered inside: the host answers later, from anywhere
+		runtime.UnlockOSThread()
+		a.publish(p, ans.block)
+		a.cb.RUnlock()
 		return a.wait(c, p)
 	}
-	// Answered inside the callback: the block is gone (spikard__call_free),
-	// p.b must not be read; the answer's bytes are this thread's until its
-	// next callback.
+	a.cb.RUnlock()
+	// Answered inside the callback: the block is gone (spikard__invoke);
+	// the answer's bytes are this thread's until its next callback.
 	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 	runtime.UnlockOSThread()
 	a.untrack(p)
@@ -229,20 +264,32 @@ func cbytes(p *C.char, n C.size_t) []byte {
 }
 
 var pendingPool = sync.Pool{New: func() any {
-	return &pending{done: make(chan struct{}, 1), sc: scratch{values: make([]byte, 0, 512), headers: make([]byte, 0, 512)}}
+	return &pending{done: make(chan struct{}, 1), sc: scratch{view: make([]byte, 0, 1024)}}
 }}
 
-// track makes p (fresh from pendingPool) the waiter of blk.
-func (a *App) track(p *pending, blk *C.sk_block, c *app.Ctx) {
-	p.id, p.b, p.app, p.c, p.pipe, p.outcome, p.abortState = uint64(blk.req.id), blk, a, c, nil, 0, 0
+// track enters p (fresh from pendingPool) in waiting, before its block
+// exists: the block is made with p.key.
+func (a *App) track(p *pending, c *app.Ctx) {
+	p.id, p.b, p.app, p.c, p.pipe, p.outcome, p.abortState = 0, nil, a, c, nil, 0, 0
 	waiting.Lock()
-	waiting.m.put(p)
+	p.key = waiting.m.add(p)
+	waiting.Unlock()
+}
+
+// publish records p's block. A shutdown that ran while the block was being
+// made (or its callback ran) skipped p: p aborts itself now.
+func (a *App) publish(p *pending, blk *C.sk_block) {
+	waiting.Lock()
+	p.id, p.b = uint64(blk.req.id), blk
+	if a.aborting {
+		a.abortLocked(p)
+	}
 	waiting.Unlock()
 }
 
 func (a *App) untrack(p *pending) {
 	waiting.Lock()
-	waiting.m.del(p.id)
+	waiting.m.del(p.key)
 	waiting.Unlock()
 }
 
@@ -369,17 +416,17 @@ func finishAnswer(c *app.Ctx, p *pending, tasks *C.sk_task, kind, status int, he
 func (a *App) expire(p *pending) bool {
 	waiting.Lock()
 	defer waiting.Unlock()
-	if waiting.m.get(p.id) != p { // a shutdown took it
+	if waiting.m.get(p.key) != p { // a shutdown took it
 		return false
 	}
 	switch C.spikard__expire(p.b) {
 	case C.SK_CANCELLED:
-		waiting.m.del(p.id)
+		waiting.m.del(p.key)
 		C.spikard__block_free(p.b)
 	case C.SK_TIMEDOUT:
 		// The host holds the view; its late answer (or spikard_app_free)
 		// frees the block. Do not touch it any more.
-		waiting.m.del(p.id)
+		waiting.m.del(p.key)
 	default:
 		return false
 	}
@@ -387,28 +434,39 @@ func (a *App) expire(p *pending) bool {
 }
 
 // abortAll answers 503 to every request of the app still waiting for the
-// host, and returns how many there were.
+// host, and returns how many there were. Requests whose block is still
+// being made (or whose callback runs) abort themselves when they publish it.
 func (a *App) abortAll() int {
 	waiting.Lock()
 	defer waiting.Unlock()
+	a.aborting = true
 	n := 0
-	for _, p := range waiting.m.s {
+	for i := range waiting.m.s {
+		p := waiting.m.s[i].p
 		if p == nil || p.app != a {
 			continue
 		}
-		// By id: a callback that answered frees its block before its
-		// handler leaves this map (spikard__call_free).
-		st := C.spikard__abort_id(C.uint64_t(p.id))
-		if st == 0 {
-			continue // answered meanwhile
+		if p.b == nil || a.abortLocked(p) {
+			n++
 		}
-		waiting.m.del(p.id)
-		p.abortState = st
-		p.outcome = oAborted
-		p.done <- struct{}{}
-		n++
 	}
 	return n
+}
+
+// abortLocked cuts p off (waiting is locked): true when it was, false when
+// it was answered meanwhile.
+func (a *App) abortLocked(p *pending) bool {
+	// By id: a callback that answered frees its block before its handler
+	// leaves waiting (spikard__invoke).
+	st := C.spikard__abort_id(C.uint64_t(p.id))
+	if st == 0 {
+		return false
+	}
+	waiting.m.del(p.key)
+	p.abortState = st
+	p.outcome = oAborted
+	p.done <- struct{}{}
+	return true
 }
 
 var collectorOnce sync.Once
@@ -441,7 +499,7 @@ func collect(f *os.File) {
 			next := blk.onext
 			id := uint64(blk.req.id)
 			waiting.Lock()
-			p := waiting.m.get(id)
+			p := waiting.m.get(uint64(blk.gokey))
 			waiting.Unlock()
 			if p != nil {
 				p.outcome = oAnswered

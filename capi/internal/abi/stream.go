@@ -27,11 +27,13 @@ func StreamBegin(id uint64, status int, headers unsafe.Pointer, hlen uintptr, ou
 		return result(errf(EINVAL, "spikard_stream_begin: out_stream is required"))
 	}
 	hdr := goBytes(headers, hlen)
-	// waiting's lock keeps the handler goroutine (and its Ctx, which
-	// OpenPipe reads) from finishing meanwhile: every path that releases a
-	// waiting handler takes it.
+	// The waiter by the key its block carries (a block that is gone gives
+	// no key). waiting's lock keeps the handler goroutine (and its Ctx,
+	// which OpenPipe reads) from finishing meanwhile: every path that
+	// releases a waiting handler takes it.
+	key := uint64(C.spikard__gokey_of(C.uint64_t(id)))
 	waiting.Lock()
-	p := waiting.m.get(id)
+	p := waiting.m.get(key)
 	if p != nil && p.c == nil {
 		waiting.Unlock()
 		return result(errf(EINVAL, "spikard_stream_begin: %d is a WebSocket event, not an HTTP request: it cannot stream", id))

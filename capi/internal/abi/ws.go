@@ -74,14 +74,17 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		a.cb.RUnlock()
 		return errAppGone
 	}
-	blk := a.fillBlock(b, kind, c.ID(), []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
-		[]byte(req.RequestID), req.Values, body)
+	p := pendingPool.Get().(*pending)
+	a.track(p, nil)
+	blk := a.makeBlock(view(&p.sc, b, kind, c.ID(), p.key, []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
+		[]byte(req.RequestID), req.Values, body))
 	if blk == nil {
 		a.cb.RUnlock()
+		a.untrack(p)
+		recycle(p)
 		return errAppGone
 	}
-	p := pendingPool.Get().(*pending)
-	a.track(p, blk, nil)
+	a.publish(p, blk)
 	if b.fn != 0 {
 		// As serveCallback: an answer inside the callback stays in this
 		// thread's buffer until the thread's next callback.
