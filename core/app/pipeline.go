@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spikard/spikard-go/core/body"
 	"github.com/spikard/spikard-go/core/middleware/requestid"
 	"github.com/spikard/spikard-go/core/problem"
 	"github.com/valyala/fasthttp"
@@ -58,9 +59,11 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 			}
 		}
 		if !r.streamsBody() && (r.body.Declared() || len(fctx.Request.Body()) > 0) {
-			// Without a body schema nothing needs the value before the
-			// handler asks for it (Ctx.Body): check the JSON, decode later.
-			lazy := r.bodySch == nil
+			// A JSON body is only checked here and decoded when the handler
+			// asks (Ctx.Body), unless validation needs the value: without a
+			// body schema it never does, and a schema the text check
+			// (validate.ValidJSONText) confirms needs it only for errors.
+			lazy := r.bodySch == nil || r.bodySch.HasFastPath()
 			v, present, isJSON, p, e := r.body.DecodeJSONAware(fctx, lazy)
 			if p != nil {
 				writeProblem(fctx, p)
@@ -70,9 +73,14 @@ func (a *App) serveRoute(r *route) fasthttp.RequestHandler {
 			case e != nil:
 				errs = append(errs, e...)
 			case present:
-				c.body, c.hasBody, c.bodyJSON, c.bodyLazy = v, true, isJSON, lazy && isJSON
-				if r.bodySch != nil {
-					errs = append(errs, r.bodySch.ValidateJSON(v, fctx.Request.Body(), locBody)...)
+				raw := fctx.Request.Body()
+				decoded := !lazy || !isJSON
+				if !decoded && r.bodySch != nil && !r.bodySch.ValidJSONText(raw) {
+					v, decoded = body.ParseJSON(raw), true
+				}
+				c.body, c.hasBody, c.bodyJSON, c.bodyLazy = v, true, isJSON, !decoded
+				if r.bodySch != nil && decoded {
+					errs = append(errs, r.bodySch.ValidateJSON(v, raw, locBody)...)
 				}
 			case r.body.Declared() && r.bodySch != nil:
 				errs = append(errs, problem.ErrorItem{Type: "missing", Loc: locBody, Msg: "Field required", Input: nil, HasInput: true})

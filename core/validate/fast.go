@@ -244,12 +244,27 @@ func number(v any) (f float64, isInt, exact, ok bool) {
 			return 0, false, false, true
 		}
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
+		if err != nil || f == 0 && !zeroMantissa(s) {
 			return 0, false, false, true
 		}
 		return f, f == math.Trunc(f), true, true
 	}
 	return 0, false, false, false
+}
+
+// zeroMantissa reports whether a number literal's digits before its
+// exponent are all zeros: a literal that reads as 0 otherwise underflowed
+// (1000e-700), and is neither 0 nor an integer.
+func zeroMantissa(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'e' || c == 'E':
+			return true
+		case c >= '1' && c <= '9':
+			return false
+		}
+	}
+	return true
 }
 
 func (f *fast) check(v any) verdict {

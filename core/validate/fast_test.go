@@ -71,3 +71,63 @@ func FuzzFastAgrees(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTextAgrees checks ValidJSONText's promise: a text it calls valid, the
+// library calls valid once decoded (as the body decoder decodes: numbers as
+// json.Number), and so does the fast path on the decoded value.
+func FuzzTextAgrees(f *testing.F) {
+	for _, v := range []string{`5`, `0.1`, `100`, `1e3`, `"ab"`, `null`, `[1,2]`, `{"name":"x","price":0.0000001}`,
+		`{"a":1}`, `"abcdef"`, `1.0`, `-0`, `999999999999999`, `"é"`, `{"name":"","price":1}`, `true`, `"a\u0062"`,
+		`{"name":"w","price":2,"tags":["a","b"],"in_stock":false}`, `{"name":"w","price":2,"name":""}`, `{"a":1,"a":2}`,
+		`{"a":1,"b":2,"c":3}`, `[]`, `[1,2,3,4]`, "\ufeff{\"name\":\"w\",\"price\":1} ", `{"name":"w","price":1,"x":1}`,
+		`9007199254740991`, `900719925474099.1`, `1E2`, `-1.5e-3`} {
+		for which := range fastSchemas {
+			f.Add(uint8(which), v)
+		}
+	}
+	schemas := make([]*Schema, len(fastSchemas))
+	for i, s := range fastSchemas {
+		var err error
+		if schemas[i], err = Compile(json.RawMessage(s)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, doc string) {
+		raw := bytes.TrimPrefix([]byte(doc), []byte("\ufeff"))
+		if !json.Valid(raw) {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return
+		}
+		s := schemas[int(which)%len(schemas)]
+		if s.ValidJSONText([]byte(doc)) && (s.sch.Validate(v) != nil || s.fast.check(v) != valid) {
+			t.Fatalf("ValidJSONText accepts %s for %s; decoded, it is not valid", doc, fastSchemas[int(which)%len(schemas)])
+		}
+	})
+}
+
+func TestValidJSONText(t *testing.T) {
+	s, err := Compile(json.RawMessage(fastSchemas[5]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for doc, want := range map[string]bool{
+		`{"name":"w","price":2,"tags":["a"],"in_stock":true}`: true,
+		` {"price":0.5, "name":"é"} `:                         true,
+		`{"name":"","price":2}`:                               false, // minLength
+		`{"name":"w"}`:                                        false, // required
+		`{"name":"w","price":0}`:                              false, // exclusiveMinimum
+		`{"name":"w","price":2,"x":1}`:                        false, // additionalProperties
+		`{"name":"w","price":2,"tags":[1]}`:                   false, // items
+		`{"name":"w\u0061","price":2}`:                        false, // escapes: not sure
+		`[]`:                                                  false,
+	} {
+		if got := s.ValidJSONText([]byte(doc)); got != want {
+			t.Errorf("ValidJSONText(%s) = %v, want %v", doc, got, want)
+		}
+	}
+}
