@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fast is a native check for the keywords request schemas use most. It only
@@ -267,6 +268,17 @@ func zeroMantissa(s string) bool {
 	return true
 }
 
+// stringOK checks a string's length (in characters) and pattern.
+func (f *fast) stringOK(s []byte) bool {
+	if f.minLen > 0 || f.maxLen >= 0 {
+		n := utf8.RuneCount(s)
+		if n < f.minLen || f.maxLen >= 0 && n > f.maxLen {
+			return false
+		}
+	}
+	return f.pattern == nil || f.pattern.Match(s)
+}
+
 func (f *fast) check(v any) verdict {
 	var t jsonType
 	switch x := v.(type) {
@@ -276,13 +288,7 @@ func (f *fast) check(v any) verdict {
 		t = tBool
 	case string:
 		t = tString
-		if f.minLen > 0 || f.maxLen >= 0 {
-			n := utf8.RuneCountInString(x)
-			if n < f.minLen || f.maxLen >= 0 && n > f.maxLen {
-				return unsure
-			}
-		}
-		if f.pattern != nil && !f.pattern.MatchString(x) {
+		if !f.stringOK(unsafe.Slice(unsafe.StringData(x), len(x))) {
 			return unsure
 		}
 	case []any:

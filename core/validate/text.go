@@ -3,7 +3,6 @@ package validate
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -179,13 +178,7 @@ func (f *fast) text(t *textScan) bool {
 				return false // escapes: let the decoder say what the string is
 			}
 		}
-		if f.minLen > 0 || f.maxLen >= 0 {
-			n := utf8.RuneCount(s)
-			if n < f.minLen || f.maxLen >= 0 && n > f.maxLen {
-				return false
-			}
-		}
-		if f.pattern != nil && !f.pattern.Match(s) {
+		if !f.stringOK(s) {
 			return false
 		}
 		if f.enum != nil {
