@@ -37,6 +37,7 @@ typedef struct spikard_request {
     const char *path; size_t path_len; const char *query; size_t query_len;
     const char *headers; size_t headers_len; const char *request_id; size_t request_id_len;
     const char *values; size_t values_len; const char *body; size_t body_len;
+    uint64_t conn;
 } spikard_request;
 int spikard_app_new(const char *config_json, size_t config_len, int64_t *out_app);
 int spikard_app_handle_queued(int64_t app, const char *name, uint64_t tag);
@@ -116,6 +117,8 @@ def serve_cffi() -> None:
             continue
         if rc != 0:
             return
+        if n[0] and batch[0].size != ffi.sizeof("spikard_request"):
+            sys.exit(f"spikard_request is {batch[0].size} bytes in the library, {ffi.sizeof('spikard_request')} here")
         for i in range(n[0]):
             body = enc({"message": "Hello, World!"})
             respond(batch[i].id, 200, HEADER, len(HEADER), body, len(body))
@@ -131,7 +134,7 @@ def serve_ctypes() -> None:
                     ("app", C.c_int64)] + [
             (f, t) for name in ("handler", "method", "path", "query", "headers", "request_id", "values", "body")
             for f, t in ((name, C.c_char_p), (name + "_len", C.c_size_t))
-        ]
+        ] + [("conn", C.c_uint64)]
 
     lib = C.CDLL(lib_path())
     lib.spikard_respond.argtypes = [C.c_uint64, C.c_int, C.c_char_p, C.c_size_t, C.c_char_p, C.c_size_t]
@@ -153,6 +156,8 @@ def serve_ctypes() -> None:
             continue
         if rc != 0:
             return
+        if n.value and batch[0].size != C.sizeof(Req):
+            sys.exit(f"spikard_request is {batch[0].size} bytes in the library, {C.sizeof(Req)} here")
         for i in range(n.value):
             body = enc({"message": "Hello, World!"})
             respond(batch[i].id, 200, HEADER, len(HEADER), body, len(body))
