@@ -34,6 +34,7 @@ func BenchmarkCallback(b *testing.B) {
 	}
 	b.Run("json-small", func(b *testing.B) { servetest.ServeLoop(b, s, benchJSON) })
 	b.Run("path-int", func(b *testing.B) { servetest.ServeLoop(b, s, benchPath) })
+	b.Run("json-small-parallel", func(b *testing.B) { servetest.ServeParallel(b, s, benchJSON) })
 }
 
 func BenchmarkGoAPI(b *testing.B) {
@@ -51,4 +52,5 @@ func BenchmarkGoAPI(b *testing.B) {
 	}
 	b.Run("json-small", func(b *testing.B) { servetest.ServeLoop(b, s, benchJSON) })
 	b.Run("path-int", func(b *testing.B) { servetest.ServeLoop(b, s, benchPath) })
+	b.Run("json-small-parallel", func(b *testing.B) { servetest.ServeParallel(b, s, benchJSON) })
 }

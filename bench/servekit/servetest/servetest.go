@@ -80,3 +80,21 @@ func Workloads(b *testing.B, s *fasthttp.Server) {
 		b.Run(w.Name, func(b *testing.B) { ServeLoop(b, s, Wire(w)) })
 	}
 }
+
+// ServeParallel is ServeLoop on one connection per goroutine of
+// b.RunParallel (GOMAXPROCS of them by default): the same work with the
+// server's shared state (pools, locks, counters) contended as under load.
+func ServeParallel(b *testing.B, s *fasthttp.Server, req []byte) {
+	b.Helper()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		n := 0
+		for pb.Next() {
+			n++
+		}
+		c := &loopConn{req: req, left: n}
+		if err := s.ServeConn(c); err != nil && err != io.EOF {
+			b.Error(err)
+		}
+	})
+}

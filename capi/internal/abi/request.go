@@ -37,8 +37,8 @@ const (
 
 // pending is a request whose handler goroutine waits for the host.
 type pending struct {
-	key  uint64 // its entry in waiting (set by track, before the block exists)
-	id   uint64 // the block's request id, once known (a copy: the block may be the host's, and freed, while p is referenced)
+	key  uint64      // its entry in waiting (set by track, before the block exists)
+	id   uint64      // the block's request id, once known (a copy: the block may be the host's, and freed, while p is referenced)
 	b    *C.sk_block // nil until the block exists (published)
 	app  *App
 	c    *app.Ctx      // nil for WebSocket events
