@@ -74,14 +74,18 @@ type App struct {
 	bindings map[string]*binding
 	lns      []net.Listener
 
-	// cb is read-held while a callback handler runs; free write-locks it to
-	// wait for running callbacks before calling free_data.
-	cb    sync.RWMutex
-	freed bool
-
-	// aborting: abortAll ran (under waiting's lock); handlers publishing a
-	// block afterwards abort it themselves.
-	aborting bool
+	// Written with every waiting shard locked, read under one. freed: no
+	// request starts any more (spikard_app_free); aborting: abortAll ran,
+	// handlers publishing a block afterwards abort it themselves.
+	freed, aborting bool
+	// inflight counts, per waiting shard (under its lock), the requests
+	// being handed over (pending.handing): spikard_app_free waits for none
+	// before it calls free_data and frees the C half. A counter per cache
+	// line, so that two cores do not share one.
+	inflight [waitShards]struct {
+		n int32
+		_ [60]byte
+	}
 
 	// cs is the app's half in C (cside.c): its queue, its ready descriptor,
 	// its requests.
@@ -235,9 +239,10 @@ func AppFree(h int64) (code int32) {
 	a.shutdownLocked(0)
 
 	// No callback runs after this point.
-	a.cb.Lock()
+	lockAll()
 	a.freed = true
-	a.cb.Unlock()
+	unlockAll()
+	a.waitHanding()
 	a.abortAll() // requests a callback created while the shutdown ran
 
 	// The C half frees what is still held for the host (requests that timed

@@ -37,14 +37,19 @@ const (
 
 // pending is a request whose handler goroutine waits for the host.
 type pending struct {
-	key  uint64      // its entry in waiting (set by track, before the block exists)
-	id   uint64      // the block's request id, once known (a copy: the block may be the host's, and freed, while p is referenced)
-	b    *C.sk_block // nil until the block exists (published)
-	app  *App
-	c    *app.Ctx      // nil for WebSocket events
-	pipe *stream.Pipe  // set by spikard_stream_begin (under waiting's lock) before its answer
-	sc   scratch       // the view's buffers, kept with the pooled pending
-	done chan struct{} // one token, sent after outcome is written
+	key uint64     // its entry in waiting (set by track, before the block exists)
+	sh  *waitShard // the shard holding it
+	// handing: between track and publish (or untrack when never published),
+	// the app's C half may be touched without a block keeping it alive,
+	// and a callback may run: spikard_app_free waits for these (inflight).
+	handing bool
+	id      uint64      // the block's request id, once known (a copy: the block may be the host's, and freed, while p is referenced)
+	b       *C.sk_block // nil until the block exists (published)
+	app     *App
+	c       *app.Ctx      // nil for WebSocket events
+	pipe    *stream.Pipe  // set by spikard_stream_begin (under waiting's lock) before its answer
+	sc      scratch       // the view's buffers, kept with the pooled pending
+	done    chan struct{} // one token, sent after outcome is written
 	// Written before the token.
 	outcome outcome
 	// after oAborted: SK_CANCELLED (the handler frees the block) or
@@ -57,17 +62,41 @@ type pending struct {
 // its key, so that an answer from another thread finds it even while the
 // callback that created the block still runs) and leaves it before it frees
 // its block or gives it up to the host, so a block reached through it is
-// alive.
-var waiting struct {
+// alive. It is sharded by connection: every request takes a shard's lock
+// two or three times, and one lock for all of them was the C path's main
+// cost under load (two cores contending for it).
+var waiting [waitShards]waitShard
+
+const waitShards = 16
+
+type waitShard struct {
 	sync.Mutex
 	m waitTable
+	_ [64]byte // a cache line of its own
 }
 
-// waitTable is the waiting handlers by key: a slice index in the low 32
-// bits (entries are reused, so the slice stays as long as the most requests
-// ever waiting at once), the entry's generation in the high 32 bits, so that
-// a stale key finds nothing. No hashing on the two updates every request
-// makes.
+// shardOf is the shard of a key (bits 24-27 of its low half).
+func shardOf(key uint64) *waitShard { return &waiting[(key>>24)&(waitShards-1)] }
+
+// lockAll and unlockAll take every shard, in order: for the app flags that
+// handlers read under their shard's lock (freed, aborting).
+func lockAll() {
+	for i := range waiting {
+		waiting[i].Lock()
+	}
+}
+
+func unlockAll() {
+	for i := range waiting {
+		waiting[i].Unlock()
+	}
+}
+
+// waitTable is one shard's waiting handlers by key: a slice index in the
+// low 24 bits (entries are reused, so the slice stays as long as the most
+// requests ever waiting at once), the shard above it, the entry's
+// generation in the high 32 bits, so that a stale key finds nothing. No
+// hashing on the updates every request makes.
 type waitTable struct {
 	s    []waitEntry
 	free []uint32
@@ -78,7 +107,7 @@ type waitEntry struct {
 	p   *pending
 }
 
-func (t *waitTable) add(p *pending) uint64 {
+func (t *waitTable) add(p *pending, shard int) uint64 {
 	var i uint32
 	if n := len(t.free); n > 0 {
 		i, t.free = t.free[n-1], t.free[:n-1]
@@ -91,11 +120,11 @@ func (t *waitTable) add(p *pending) uint64 {
 		e.gen = 1
 	}
 	e.p = p
-	return uint64(e.gen)<<32 | uint64(i)
+	return uint64(e.gen)<<32 | uint64(shard)<<24 | uint64(i)
 }
 
 func (t *waitTable) get(key uint64) *pending {
-	if i := uint32(key); int(i) < len(t.s) {
+	if i := uint32(key) & (1<<24 - 1); int(i) < len(t.s) {
 		if e := &t.s[i]; e.p != nil && e.gen == uint32(key>>32) {
 			return e.p
 		}
@@ -104,7 +133,7 @@ func (t *waitTable) get(key uint64) *pending {
 }
 
 func (t *waitTable) del(key uint64) {
-	if i := uint32(key); int(i) < len(t.s) {
+	if i := uint32(key) & (1<<24 - 1); int(i) < len(t.s) {
 		if e := &t.s[i]; e.p != nil && e.gen == uint32(key>>32) {
 			e.p = nil
 			t.free = append(t.free, i)
@@ -189,27 +218,22 @@ func requestHeaders(fctx *fasthttp.RequestCtx, b []byte) []byte {
 // while the request is handed over, so that spikard_app_free (which
 // write-locks it) never races with a new request touching the C app.
 func (a *App) serve(c *app.Ctx, b *binding) error {
-	a.cb.RLock()
-	if a.freed {
-		a.cb.RUnlock()
+	p := pendingPool.Get().(*pending)
+	if !a.track(p, c, c.Fast().ConnID()) {
+		pendingPool.Put(p)
 		return unavailable(c)
 	}
-	p := pendingPool.Get().(*pending)
-	a.track(p, c)
 	if b.fn != 0 {
 		return a.serveCallback(c, b, p)
 	}
 	blk := a.makeBlock(httpView(c, b, p))
 	if blk == nil {
-		a.cb.RUnlock()
 		a.untrack(p)
 		recycle(p)
 		return unavailable(c)
 	}
 	a.publish(p, blk)
-	queued := C.spikard__enqueue(blk) == 0
-	a.cb.RUnlock()
-	if !queued {
+	if C.spikard__enqueue(blk) != 0 {
 		// Not recycled: a shutdown may have cancelled it (and sent its
 		// token) since it was published; a pooled waiter must never carry
 		// a stale token.
@@ -220,9 +244,9 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 	return a.wait(c, p)
 }
 
-// serveCallback runs with a.cb read-held and releases it once the callback
-// returned: one crossing (spikard__invoke) makes the block, runs the
-// callback and, when it answered inside, frees the block.
+// serveCallback: one crossing (spikard__invoke) makes the block, runs the
+// callback and, when it answered inside, frees the block. p is handing
+// until the callback returned (spikard_app_free waits for it).
 func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
 	v, m := httpView(c, b, p)
 	// An answer given inside the callback stays in this thread's buffer
@@ -233,17 +257,14 @@ func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
 	switch ans.state {
 	case -1: // no block: the app is shut down
 		runtime.UnlockOSThread()
-		a.cb.RUnlock()
 		a.untrack(p)
 		recycle(p)
 		return unavailable(c)
 	case 0: // not answered inside: the host answers later, from anywhere
 		runtime.UnlockOSThread()
 		a.publish(p, ans.block)
-		a.cb.RUnlock()
 		return a.wait(c, p)
 	}
-	a.cb.RUnlock()
 	// Answered inside the callback: the block is gone (spikard__invoke);
 	// the answer's bytes are this thread's until its next callback.
 	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
@@ -267,30 +288,67 @@ var pendingPool = sync.Pool{New: func() any {
 	return &pending{done: make(chan struct{}, 1), sc: scratch{view: make([]byte, 0, 1024)}}
 }}
 
-// track enters p (fresh from pendingPool) in waiting, before its block
-// exists: the block is made with p.key.
-func (a *App) track(p *pending, c *app.Ctx) {
+// track enters p (fresh from pendingPool) in a waiting shard chosen by
+// hint (the connection), before its block exists: the block is made with
+// p.key. false: the app was freed, nothing may start.
+func (a *App) track(p *pending, c *app.Ctx, hint uint64) bool {
 	p.id, p.b, p.app, p.c, p.pipe, p.outcome, p.abortState = 0, nil, a, c, nil, 0, 0
-	waiting.Lock()
-	p.key = waiting.m.add(p)
-	waiting.Unlock()
+	i := int(hint % waitShards)
+	sh := &waiting[i]
+	sh.Lock()
+	if a.freed {
+		sh.Unlock()
+		return false
+	}
+	p.key, p.sh, p.handing = sh.m.add(p, i), sh, true
+	a.inflight[i].n++
+	sh.Unlock()
+	return true
 }
 
-// publish records p's block. A shutdown that ran while the block was being
-// made (or its callback ran) skipped p: p aborts itself now.
+// publish records p's block, which keeps the C app alive from now on. A
+// shutdown that ran while the block was being made (or its callback ran)
+// skipped p: p aborts itself now.
 func (a *App) publish(p *pending, blk *C.sk_block) {
-	waiting.Lock()
+	p.sh.Lock()
 	p.id, p.b = uint64(blk.req.id), blk
+	a.endHanding(p)
 	if a.aborting {
 		a.abortLocked(p)
 	}
-	waiting.Unlock()
+	p.sh.Unlock()
+}
+
+// endHanding: p's shard is locked.
+func (a *App) endHanding(p *pending) {
+	if p.handing {
+		p.handing = false
+		a.inflight[(p.key>>24)&(waitShards-1)].n--
+	}
 }
 
 func (a *App) untrack(p *pending) {
-	waiting.Lock()
-	waiting.m.del(p.key)
-	waiting.Unlock()
+	p.sh.Lock()
+	p.sh.m.del(p.key)
+	a.endHanding(p)
+	p.sh.Unlock()
+}
+
+// waitHanding waits until no request of a is being handed over (app
+// freed first, so that none starts).
+func (a *App) waitHanding() {
+	for {
+		n := 0
+		for i := range waiting {
+			waiting[i].Lock()
+			n += int(a.inflight[i].n)
+			waiting[i].Unlock()
+		}
+		if n == 0 {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // recycle returns p to the pool once nothing can reach it: it left the
@@ -414,19 +472,19 @@ func finishAnswer(c *app.Ctx, p *pending, tasks *C.sk_task, kind, status int, he
 // (the host's late answer is dropped), false when an answer or a shutdown
 // is on its way (the caller waits for it).
 func (a *App) expire(p *pending) bool {
-	waiting.Lock()
-	defer waiting.Unlock()
-	if waiting.m.get(p.key) != p { // a shutdown took it
+	p.sh.Lock()
+	defer p.sh.Unlock()
+	if p.sh.m.get(p.key) != p { // a shutdown took it
 		return false
 	}
 	switch C.spikard__expire(p.b) {
 	case C.SK_CANCELLED:
-		waiting.m.del(p.key)
+		p.sh.m.del(p.key)
 		C.spikard__block_free(p.b)
 	case C.SK_TIMEDOUT:
 		// The host holds the view; its late answer (or spikard_app_free)
 		// frees the block. Do not touch it any more.
-		waiting.m.del(p.key)
+		p.sh.m.del(p.key)
 	default:
 		return false
 	}
@@ -437,24 +495,22 @@ func (a *App) expire(p *pending) bool {
 // host, and returns how many there were. Requests whose block is still
 // being made (or whose callback runs) abort themselves when they publish it.
 func (a *App) abortAll() int {
-	waiting.Lock()
-	defer waiting.Unlock()
+	lockAll()
+	defer unlockAll()
 	a.aborting = true
 	n := 0
-	for i := range waiting.m.s {
-		p := waiting.m.s[i].p
-		if p == nil || p.app != a {
-			continue
-		}
-		if p.b == nil || a.abortLocked(p) {
-			n++
+	for i := range waiting {
+		for _, e := range waiting[i].m.s {
+			if p := e.p; p != nil && p.app == a && (p.b == nil || a.abortLocked(p)) {
+				n++
+			}
 		}
 	}
 	return n
 }
 
-// abortLocked cuts p off (waiting is locked): true when it was, false when
-// it was answered meanwhile.
+// abortLocked cuts p off (its shard is locked): true when it was, false
+// when it was answered meanwhile.
 func (a *App) abortLocked(p *pending) bool {
 	// By id: a callback that answered frees its block before its handler
 	// leaves waiting (spikard__invoke).
@@ -462,7 +518,7 @@ func (a *App) abortLocked(p *pending) bool {
 	if st == 0 {
 		return false
 	}
-	waiting.m.del(p.key)
+	p.sh.m.del(p.key)
 	p.abortState = st
 	p.outcome = oAborted
 	p.done <- struct{}{}
@@ -498,9 +554,11 @@ func collect(f *os.File) {
 		for blk := C.spikard__collect(); blk != nil; {
 			next := blk.onext
 			id := uint64(blk.req.id)
-			waiting.Lock()
-			p := waiting.m.get(uint64(blk.gokey))
-			waiting.Unlock()
+			key := uint64(blk.gokey)
+			sh := shardOf(key)
+			sh.Lock()
+			p := sh.m.get(key)
+			sh.Unlock()
 			if p != nil {
 				p.outcome = oAnswered
 				p.done <- struct{}{}

@@ -32,10 +32,11 @@ func StreamBegin(id uint64, status int, headers unsafe.Pointer, hlen uintptr, ou
 	// which OpenPipe reads) from finishing meanwhile: every path that
 	// releases a waiting handler takes it.
 	key := uint64(C.spikard__gokey_of(C.uint64_t(id)))
-	waiting.Lock()
-	p := waiting.m.get(key)
+	sh := shardOf(key)
+	sh.Lock()
+	p := sh.m.get(key)
 	if p != nil && p.c == nil {
-		waiting.Unlock()
+		sh.Unlock()
 		return result(errf(EINVAL, "spikard_stream_begin: %d is a WebSocket event, not an HTTP request: it cannot stream", id))
 	}
 	var sid uint64
@@ -51,7 +52,7 @@ func StreamBegin(id uint64, status int, headers unsafe.Pointer, hlen uintptr, ou
 		// (or, in a callback, happens after this call returned).
 		p.pipe = pipe
 	}
-	waiting.Unlock()
+	sh.Unlock()
 	if rc != OK {
 		if sid != 0 {
 			stream.Release(sid)

@@ -69,28 +69,24 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 			headers = append(headers, h[1]...)
 		}
 	}
-	a.cb.RLock()
-	if a.freed {
-		a.cb.RUnlock()
+	p := pendingPool.Get().(*pending)
+	if !a.track(p, nil, c.ID()) {
+		pendingPool.Put(p)
 		return errAppGone
 	}
-	p := pendingPool.Get().(*pending)
-	a.track(p, nil)
 	blk := a.makeBlock(view(&p.sc, b, kind, c.ID(), p.key, []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
 		[]byte(req.RequestID), req.Values, body))
 	if blk == nil {
-		a.cb.RUnlock()
 		a.untrack(p)
 		recycle(p)
 		return errAppGone
 	}
-	a.publish(p, blk)
 	if b.fn != 0 {
 		// As serveCallback: an answer inside the callback stays in this
-		// thread's buffer until the thread's next callback.
+		// thread's buffer until the thread's next callback; p is handing
+		// until the callback returned.
 		runtime.LockOSThread()
 		C.spikard__call(C.uintptr_t(b.fn), blk, C.uintptr_t(b.data))
-		a.cb.RUnlock()
 		if ans := &blk.cb; ans.state != 0 {
 			err := finishEvent(c, int(ans.state), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 			runtime.UnlockOSThread()
@@ -100,10 +96,10 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 			return err
 		}
 		runtime.UnlockOSThread()
+		a.publish(p, blk)
 	} else {
-		queued := C.spikard__enqueue(blk) == 0
-		a.cb.RUnlock()
-		if !queued {
+		a.publish(p, blk)
+		if C.spikard__enqueue(blk) != 0 {
 			a.untrack(p) // not recycled: see serve
 			C.spikard__block_free(blk)
 			return errAppGone
