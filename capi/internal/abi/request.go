@@ -69,10 +69,12 @@ var waiting [waitShards]waitShard
 
 const waitShards = 16
 
+// A shard's lock and table share no cache line with its neighbours'.
 type waitShard struct {
+	_ [64]byte
 	sync.Mutex
 	m waitTable
-	_ [64]byte // a cache line of its own
+	_ [64]byte
 }
 
 // shardOf is the shard of a key (bits 24-27 of its low half).
