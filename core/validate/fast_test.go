@@ -43,12 +43,13 @@ func TestFastCoversCommonSchemas(t *testing.T) {
 	}
 }
 
-// FuzzFastAgrees checks the one promise of the fast path: whatever it calls
-// valid, the library calls valid.
-func FuzzFastAgrees(f *testing.F) {
-	for _, v := range []string{`5`, `0.1`, `100`, `1e3`, `"ab"`, `null`, `[1,2]`, `{"name":"x","price":0.0000001}`,
+// fuzzFastSeeds adds the common seed documents (and more) for every schema
+// of fastSchemas and returns the schemas compiled.
+func fuzzFastSeeds(f *testing.F, more ...string) []*Schema {
+	docs := append([]string{`5`, `0.1`, `100`, `1e3`, `"ab"`, `null`, `[1,2]`, `{"name":"x","price":0.0000001}`,
 		`{"a":1}`, `"abcdef"`, `1.0`, `-0`, `999999999999999`, `"é"`, `{"name":"","price":1}`,
-		`9007199254740991`, `9007199254740992`, `-9007199254740992`, `900719925474099.1`} {
+		`9007199254740991`, `9007199254740992`, `-9007199254740992`, `900719925474099.1`}, more...)
+	for _, v := range docs {
 		for which := range fastSchemas {
 			f.Add(uint8(which), v)
 		}
@@ -60,6 +61,13 @@ func FuzzFastAgrees(f *testing.F) {
 			f.Fatal(err)
 		}
 	}
+	return schemas
+}
+
+// FuzzFastAgrees checks the one promise of the fast path: whatever it calls
+// valid, the library calls valid.
+func FuzzFastAgrees(f *testing.F) {
+	schemas := fuzzFastSeeds(f)
 	f.Fuzz(func(t *testing.T, which uint8, doc string) {
 		v, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(doc)))
 		if err != nil {
@@ -76,22 +84,10 @@ func FuzzFastAgrees(f *testing.F) {
 // library calls valid once decoded (as the body decoder decodes: numbers as
 // json.Number), and so does the fast path on the decoded value.
 func FuzzTextAgrees(f *testing.F) {
-	for _, v := range []string{`5`, `0.1`, `100`, `1e3`, `"ab"`, `null`, `[1,2]`, `{"name":"x","price":0.0000001}`,
-		`{"a":1}`, `"abcdef"`, `1.0`, `-0`, `999999999999999`, `"é"`, `{"name":"","price":1}`, `true`, `"a\u0062"`,
+	schemas := fuzzFastSeeds(f, `true`, `"a\u0062"`,
 		`{"name":"w","price":2,"tags":["a","b"],"in_stock":false}`, `{"name":"w","price":2,"name":""}`, `{"a":1,"a":2}`,
 		`{"a":1,"b":2,"c":3}`, `[]`, `[1,2,3,4]`, "\ufeff{\"name\":\"w\",\"price\":1} ", `{"name":"w","price":1,"x":1}`,
-		`9007199254740991`, `900719925474099.1`, `1E2`, `-1.5e-3`} {
-		for which := range fastSchemas {
-			f.Add(uint8(which), v)
-		}
-	}
-	schemas := make([]*Schema, len(fastSchemas))
-	for i, s := range fastSchemas {
-		var err error
-		if schemas[i], err = Compile(json.RawMessage(s)); err != nil {
-			f.Fatal(err)
-		}
-	}
+		`1E2`, `-1.5e-3`)
 	f.Fuzz(func(t *testing.T, which uint8, doc string) {
 		raw := bytes.TrimPrefix([]byte(doc), []byte("\ufeff"))
 		if !json.Valid(raw) {

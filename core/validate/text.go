@@ -96,13 +96,63 @@ func (t *textScan) num() []byte {
 	return t.b[start:t.i]
 }
 
+// members walks the array or object at t.i (at its bracket), calling value
+// once per member with t at the member's value; an object member's key
+// comes with it (nil in an array), plain when it has no escapes. n counts
+// the members.
+func (t *textScan) members(value func(key []byte, plain bool) bool) (n int, ok bool) {
+	end := byte(']')
+	obj := t.b[t.i] == '{'
+	if obj {
+		end = '}'
+	}
+	t.i++
+	t.ws()
+	if t.i < len(t.b) && t.b[t.i] == end {
+		t.i++
+		return 0, true
+	}
+	for {
+		var key []byte
+		plain := true
+		if obj {
+			t.ws()
+			if key, plain, ok = t.str(); !ok {
+				return n, false
+			}
+			t.ws()
+			if t.i >= len(t.b) || t.b[t.i] != ':' {
+				return n, false
+			}
+			t.i++
+		}
+		n++
+		if !value(key, plain) {
+			return n, false
+		}
+		t.ws()
+		if t.i >= len(t.b) {
+			return n, false
+		}
+		switch t.b[t.i] {
+		case ',':
+			t.i++
+		case end:
+			t.i++
+			return n, true
+		default:
+			return n, false
+		}
+	}
+}
+
 // skip moves past any value (for a property the schema says nothing about).
 func (t *textScan) skip(depth int) bool {
 	t.ws()
 	if t.i >= len(t.b) || depth > 10000 {
 		return false
 	}
-	switch c := t.b[t.i]; c {
+	switch t.b[t.i] {
 	case '"':
 		_, _, ok := t.str()
 		return ok
@@ -113,45 +163,8 @@ func (t *textScan) skip(depth int) bool {
 	case 'n':
 		return t.lit("null")
 	case '[', '{':
-		end := byte(']')
-		if c == '{' {
-			end = '}'
-		}
-		t.i++
-		t.ws()
-		if t.i < len(t.b) && t.b[t.i] == end {
-			t.i++
-			return true
-		}
-		for {
-			if c == '{' {
-				t.ws()
-				if _, _, ok := t.str(); !ok {
-					return false
-				}
-				t.ws()
-				if t.i >= len(t.b) || t.b[t.i] != ':' {
-					return false
-				}
-				t.i++
-			}
-			if !t.skip(depth + 1) {
-				return false
-			}
-			t.ws()
-			if t.i >= len(t.b) {
-				return false
-			}
-			if t.b[t.i] == ',' {
-				t.i++
-				continue
-			}
-			if t.b[t.i] == end {
-				t.i++
-				return true
-			}
-			return false
-		}
+		_, ok := t.members(func([]byte, bool) bool { return t.skip(depth + 1) })
+		return ok
 	}
 	return len(t.num()) > 0
 }
@@ -240,37 +253,13 @@ func (f *fast) array(t *textScan) bool {
 	if !f.is(tArray) || f.enum != nil {
 		return false
 	}
-	t.i++ // [
-	n := 0
-	t.ws()
-	if t.i < len(t.b) && t.b[t.i] == ']' {
-		t.i++
-	} else {
-		for {
-			n++
-			if f.items != nil {
-				if !f.items.text(t) {
-					return false
-				}
-			} else if !t.skip(0) {
-				return false
-			}
-			t.ws()
-			if t.i >= len(t.b) {
-				return false
-			}
-			if t.b[t.i] == ',' {
-				t.i++
-				continue
-			}
-			if t.b[t.i] != ']' {
-				return false
-			}
-			t.i++
-			break
+	n, ok := t.members(func([]byte, bool) bool {
+		if f.items != nil {
+			return f.items.text(t)
 		}
-	}
-	return n >= f.minItems && (f.maxItems < 0 || n <= f.maxItems)
+		return t.skip(0)
+	})
+	return ok && n >= f.minItems && (f.maxItems < 0 || n <= f.maxItems)
 }
 
 func (f *fast) object(t *textScan) bool {
@@ -279,62 +268,28 @@ func (f *fast) object(t *textScan) bool {
 	if !f.is(tObject) || f.enum != nil || f.minProps > 0 || len(f.required) > 64 {
 		return false
 	}
-	t.i++ // {
-	n := 0
 	var seen uint64
-	t.ws()
-	if t.i < len(t.b) && t.b[t.i] == '}' {
-		t.i++
-	} else {
-		for {
-			t.ws()
-			key, plain, ok := t.str()
-			if !ok || !plain {
-				return false
-			}
-			t.ws()
-			if t.i >= len(t.b) || t.b[t.i] != ':' {
-				return false
-			}
-			t.i++
-			n++
-			// Every occurrence of a duplicated key is checked; the decoded
-			// object keeps one of them.
-			if p, ok := f.props[string(key)]; ok {
-				if !p.text(t) {
-					return false
-				}
-			} else if f.noAddl {
-				return false
-			} else if f.addl != nil {
-				if !f.addl.text(t) {
-					return false
-				}
-			} else if !t.skip(0) {
-				return false
-			}
-			for i, r := range f.required {
-				if r == string(key) {
-					seen |= 1 << i
-				}
-			}
-			t.ws()
-			if t.i >= len(t.b) {
-				return false
-			}
-			if t.b[t.i] == ',' {
-				t.i++
-				continue
-			}
-			if t.b[t.i] != '}' {
-				return false
-			}
-			t.i++
-			break
+	n, ok := t.members(func(key []byte, plain bool) bool {
+		if !plain {
+			return false
 		}
-	}
-	if f.maxProps >= 0 && n > f.maxProps {
-		return false
-	}
-	return seen == 1<<len(f.required)-1
+		// Every occurrence of a duplicated key is checked; the decoded
+		// object keeps one of them.
+		if p, ok := f.props[string(key)]; ok {
+			if !p.text(t) {
+				return false
+			}
+		} else if f.noAddl || f.addl != nil && !f.addl.text(t) {
+			return false
+		} else if f.addl == nil && !t.skip(0) {
+			return false
+		}
+		for i, r := range f.required {
+			if r == string(key) {
+				seen |= 1 << i
+			}
+		}
+		return true
+	})
+	return ok && (f.maxProps < 0 || n <= f.maxProps) && seen == 1<<len(f.required)-1
 }

@@ -100,24 +100,14 @@ func Build(c Config) (middleware.Middleware, error) {
 			if cur == nil || len(ctx.Response.Header.PeekCanonical(pol.key)) > 0 {
 				return
 			}
-			switch v := cur.(type) {
-			case *policy:
-				if v == pol {
-					pol.answer(ctx)
-					return
-				}
-				// An outer request_id's policy: make the ID now, so that both
-				// headers carry the same one.
-				id := FromCtx(ctx)
+			if cur == any(pol) {
+				pol.answer(ctx) // nobody read it: no need to store it
+				return
+			}
+			// Stored, or an outer request_id's policy (FromCtx makes the ID
+			// now, so that both headers carry the same one).
+			if id := FromCtx(ctx); id != "" {
 				ctx.Response.Header.SetCanonical(pol.key, unsafe.Slice(unsafe.StringData(id), len(id)))
-			case *idValue:
-				ctx.Response.Header.SetCanonical(pol.key, v.b[:])
-			case *idString:
-				ctx.Response.Header.SetCanonical(pol.key, unsafe.Slice(unsafe.StringData(v.s), len(v.s)))
-			case string:
-				if v != "" {
-					ctx.Response.Header.SetCanonical(pol.key, []byte(v))
-				}
 			}
 		}
 	}, nil
