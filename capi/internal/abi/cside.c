@@ -373,7 +373,7 @@ void spikard__app_free(sk_app *a) {
 }
 
 /* A block of `size` bytes (at least SK_HEAD) with its id, in state SK_NEW
- * until spikard__enqueue or spikard__call hands it over (so that an id
+ * until spikard__enqueue or spikard__invoke hands it over (so that an id
  * guessed meanwhile cannot claim it); the caller fills the view from
  * SK_HEAD on. NULL when the app is shut down. */
 static sk_block *block_new(sk_app *a, size_t size) {
@@ -593,9 +593,9 @@ static char *reserve(size_t n) {
     return b;
 }
 
-/* Runs a callback handler. An answer given inside it is left in b->cb (C
- * memory: the caller's Go stack is never written from C). */
-void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data) {
+/* Runs a callback handler and returns the answer given inside it (state
+ * 0: none; its bytes stay in this thread's buffer until its next callback). */
+static spikard__answer call(uintptr_t fn, sk_block *b, uintptr_t data) {
     callback_slot saved = cb; /* a handler never runs inside another, but stay correct */
     if (cb.cap > (1u << 20)) { /* do not keep a huge answer's buffer */
         free(cb.buf);
@@ -608,32 +608,18 @@ void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data) {
     cb.answer.state = 0;
     if (cas_state(b, SK_NEW, SK_DELIVERED)) /* else cancelled by a shutdown: the caller's wait learns it */
         ((spikard_handler_fn)fn)(&b->req, (void *)data);
-    b->cb = cb.answer;
+    spikard__answer ans = cb.answer;
     saved.buf = cb.buf;
     saved.cap = cb.cap;
     cb = saved;
-}
-
-/* spikard__call, and when the callback answered, also the block's end: the
- * answer (whose bytes stay in this thread's buffer until its next callback)
- * comes back with the block's background tasks, and the block is freed.
- * state 0: not answered, the block lives on (b->cb as spikard__call leaves
- * it). */
-static spikard__answer call_free(uintptr_t fn, sk_block *b, uintptr_t data) {
-    spikard__call(fn, b, data);
-    spikard__answer ans = b->cb;
-    if (ans.state == 0) return ans;
-    ans.tasks = b->tasks;
-    b->tasks = NULL;
-    spikard__block_free(b);
     return ans;
 }
 
 /* A callback handler's whole request in one crossing: the block made from
- * the view (spikard__block_make), the callback run (spikard__call) and,
- * when it answered inside, the block freed. state -1: no block (the app is
- * shut down, or no memory); 0: not answered, ans.block and ans.id are the
- * live block. */
+ * the view (spikard__block_make), the callback run and, when it answered
+ * inside, the block freed, its background tasks handed to the caller.
+ * state -1: no block (the app is shut down, or no memory); 0: not
+ * answered, ans.block and ans.id are the live block. */
 spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn, uintptr_t udata) {
     sk_block *b = spikard__block_make(a, data, n, m);
     if (b == NULL) {
@@ -641,12 +627,15 @@ spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__
         none.state = -1;
         return none;
     }
-    uint64_t id = b->req.id;
-    spikard__answer ans = call_free(fn, b, udata);
+    spikard__answer ans = call(fn, b, udata);
     if (ans.state == 0) {
         ans.block = b;
-        ans.id = id;
+        ans.id = b->req.id;
+        return ans;
     }
+    ans.tasks = b->tasks;
+    b->tasks = NULL;
+    spikard__block_free(b);
     return ans;
 }
 

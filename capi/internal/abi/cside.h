@@ -32,7 +32,7 @@ typedef struct spikard__answer {
     size_t headers_len;
     const char *body;
     size_t body_len;
-    struct sk_task *tasks; /* spikard__call_free only: the block's background tasks, now the caller's */
+    struct sk_task *tasks; /* spikard__invoke, answered: the block's background tasks, now the caller's */
     struct sk_block *block; /* spikard__invoke, not answered: the block, alive (NULL when state is not 0) */
     uint64_t id;            /* ... and its request id */
 } spikard__answer;
@@ -67,7 +67,6 @@ typedef struct sk_block {
     size_t ans_hlen, ans_blen;
     sk_app *app;
     sk_task *tasks;                 /* in the order asked for */
-    spikard__answer cb;             /* the answer given inside its callback (spikard__call) */
     uint64_t gokey;                 /* the Go handler waiting for it (its key in Go's waiting table) */
     struct sk_block *qprev, *qnext; /* the app's queue */
     struct sk_block *lprev, *lnext; /* the app's live blocks */
@@ -94,7 +93,6 @@ SPIKARD__HIDDEN void spikard__block_free(sk_block *b);
 SPIKARD__HIDDEN int spikard__outbox_fd(void);
 SPIKARD__HIDDEN sk_block *spikard__collect(void);
 
-SPIKARD__HIDDEN void spikard__call(uintptr_t fn, sk_block *b, uintptr_t data);
 SPIKARD__HIDDEN uint32_t spikard__abort_id(uint64_t id);
 SPIKARD__HIDDEN void spikard__tasks_free(struct sk_task *t);
 /* spikard_stream_begin's answer (kind 4): status and headers checked as

@@ -148,49 +148,55 @@ func (t *waitTable) del(key uint64) {
 // request, not two).
 type scratch struct{ view []byte }
 
+// viewWriter lays the eight strings of a view out back to back in a
+// scratch buffer, each followed by a NUL, as spikard__meta describes them.
+type viewWriter struct {
+	v []byte
+	m C.spikard__meta
+}
+
+func (w *viewWriter) put(i int, s []byte) { w.mark(i, len(w.v), append(w.v, s...)) }
+
+// mark records string i as v[start:], just written in place.
+func (w *viewWriter) mark(i, start int, v []byte) {
+	w.m.lens[i] = C.size_t(len(v) - start)
+	w.v = append(v, 0)
+}
+
 // httpView renders the request's view into p's scratch for
 // spikard__block_make or spikard__invoke, the headers and values documents
 // straight in place.
 func httpView(c *app.Ctx, b *binding, p *pending) ([]byte, C.spikard__meta) {
 	fctx := c.Fast()
-	m := C.spikard__meta{kind: C.SPIKARD_KIND_HTTP, tag: C.uint64_t(b.tag), gokey: C.uint64_t(p.key)}
-	v := p.sc.view[:0]
-	put := func(i int, s []byte) {
-		v = append(v, s...)
-		v = append(v, 0)
-		m.lens[i] = C.size_t(len(s))
-	}
-	put(0, unsafe.Slice(unsafe.StringData(b.name), len(b.name)))
-	put(1, fctx.Method())
-	put(2, fctx.Path())
-	put(3, fctx.URI().QueryString())
-	n := len(v)
-	v = requestHeaders(fctx, v)
-	m.lens[4] = C.size_t(len(v) - n)
-	v = append(v, 0)
+	w := viewWriter{v: p.sc.view[:0], m: C.spikard__meta{kind: C.SPIKARD_KIND_HTTP, tag: C.uint64_t(b.tag), gokey: C.uint64_t(p.key)}}
+	w.put(0, unsafe.Slice(unsafe.StringData(b.name), len(b.name)))
+	w.put(1, fctx.Method())
+	w.put(2, fctx.Path())
+	w.put(3, fctx.URI().QueryString())
+	n := len(w.v)
+	w.mark(4, n, requestHeaders(fctx, w.v))
 	rid := c.RequestID()
-	put(5, unsafe.Slice(unsafe.StringData(rid), len(rid)))
-	n = len(v)
-	v = c.AppendValues(v)
-	m.lens[6] = C.size_t(len(v) - n)
-	v = append(v, 0)
-	put(7, fctx.Request.Body())
-	p.sc.view = v
-	return v, m
+	w.put(5, unsafe.Slice(unsafe.StringData(rid), len(rid)))
+	n = len(w.v)
+	w.mark(6, n, c.AppendValues(w.v))
+	w.put(7, fctx.Request.Body())
+	p.sc.view = w.v
+	return w.v, w.m
 }
 
-// view lays the eight strings of a view out back to back in sc.view, each
-// followed by a NUL, as spikard__meta describes them.
+// view renders a view from its strings (WebSocket events).
 func view(sc *scratch, b *binding, kind C.uint32_t, conn, key uint64, method, path, query, headers, rid, values, body []byte) ([]byte, C.spikard__meta) {
-	m := C.spikard__meta{kind: kind, conn: C.uint64_t(conn), tag: C.uint64_t(b.tag), gokey: C.uint64_t(key)}
-	v := sc.view[:0]
+	w := viewWriter{v: sc.view[:0], m: C.spikard__meta{kind: kind, conn: C.uint64_t(conn), tag: C.uint64_t(b.tag), gokey: C.uint64_t(key)}}
 	for i, s := range [8][]byte{unsafe.Slice(unsafe.StringData(b.name), len(b.name)), method, path, query, headers, rid, values, body} {
-		v = append(v, s...)
-		v = append(v, 0)
-		m.lens[i] = C.size_t(len(s))
+		w.put(i, s)
 	}
-	sc.view = v
-	return v, m
+	sc.view = w.v
+	return w.v, w.m
+}
+
+// invoke is spikard__invoke on a rendered view.
+func (a *App) invoke(b *binding, v []byte, m C.spikard__meta) C.spikard__answer {
+	return C.spikard__invoke(a.cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(v))), C.size_t(len(v)), m, C.uintptr_t(b.fn), C.uintptr_t(b.data))
 }
 
 // makeBlock copies a rendered view into a new C block; nil when the app is
@@ -216,9 +222,9 @@ func requestHeaders(fctx *fasthttp.RequestCtx, b []byte) []byte {
 }
 
 // serve is the core handler of every bound name: hand the request to the
-// host, wait for its answer (or the timeout), write it. a.cb is read-held
-// while the request is handed over, so that spikard_app_free (which
-// write-locks it) never races with a new request touching the C app.
+// host, wait for its answer (or the timeout), write it. The request is
+// tracked before anything touches the C app, so that spikard_app_free
+// (which waits for requests being handed over) never races with it.
 func (a *App) serve(c *app.Ctx, b *binding) error {
 	p := pendingPool.Get().(*pending)
 	if !a.track(p, c, c.Fast().ConnID()) {
@@ -255,7 +261,7 @@ func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
 	// (cside.c) until the thread runs another callback: keep the goroutine
 	// on the thread until the answer is written.
 	runtime.LockOSThread()
-	ans := C.spikard__invoke(a.cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(v))), C.size_t(len(v)), m, C.uintptr_t(b.fn), C.uintptr_t(b.data))
+	ans := a.invoke(b, v, m)
 	switch ans.state {
 	case -1: // no block: the app is shut down
 		runtime.UnlockOSThread()

@@ -74,30 +74,41 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		pendingPool.Put(p)
 		return errAppGone
 	}
-	blk := a.makeBlock(view(&p.sc, b, kind, c.ID(), p.key, []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
-		[]byte(req.RequestID), req.Values, body))
-	if blk == nil {
-		a.untrack(p)
-		recycle(p)
-		return errAppGone
-	}
+	v, m := view(&p.sc, b, kind, c.ID(), p.key, []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
+		[]byte(req.RequestID), req.Values, body)
+	var blk *C.sk_block
 	if b.fn != 0 {
-		// As serveCallback: an answer inside the callback stays in this
-		// thread's buffer until the thread's next callback; p is handing
-		// until the callback returned.
+		// As serveCallback: one crossing; an answer inside the callback
+		// stays in this thread's buffer until the thread's next callback;
+		// p is handing until the callback returned.
 		runtime.LockOSThread()
-		C.spikard__call(C.uintptr_t(b.fn), blk, C.uintptr_t(b.data))
-		if ans := &blk.cb; ans.state != 0 {
+		ans := a.invoke(b, v, m)
+		switch ans.state {
+		case -1:
+			runtime.UnlockOSThread()
+			a.untrack(p)
+			recycle(p)
+			return errAppGone
+		case 0:
+			runtime.UnlockOSThread()
+			blk = ans.block
+			a.publish(p, blk)
+		default:
 			err := finishEvent(c, int(ans.state), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 			runtime.UnlockOSThread()
 			a.untrack(p)
 			recycle(p)
-			C.spikard__block_free(blk)
+			if ans.tasks != nil {
+				C.spikard__tasks_free(ans.tasks)
+			}
 			return err
 		}
-		runtime.UnlockOSThread()
-		a.publish(p, blk)
 	} else {
+		if blk = a.makeBlock(v, m); blk == nil {
+			a.untrack(p)
+			recycle(p)
+			return errAppGone
+		}
 		a.publish(p, blk)
 		if C.spikard__enqueue(blk) != 0 {
 			a.untrack(p) // not recycled: see serve
