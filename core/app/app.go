@@ -126,7 +126,7 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		writeProblem(ctx, problem.MethodNotAllowed(string(ctx.Response.Header.Peek("Allow"))))
 	}
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
-		a.log.Error("panic outside a handler", "panic", v, "request_id", requestID(ctx))
+		a.log.Error("panic outside a handler", "panic", v, "request_id", requestID(ctx, nil))
 		writeProblem(ctx, problem.Internal())
 	}
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/spikard/spikard-go/core/body"
+	"github.com/spikard/spikard-go/core/middleware/requestid"
 	"github.com/spikard/spikard-go/core/params"
 	"github.com/spikard/spikard-go/core/problem"
 	"github.com/valyala/fasthttp"
@@ -34,6 +35,7 @@ type Ctx struct {
 	// bodyLazy: body is not decoded yet (only checked); Body decodes it.
 	bodyLazy bool
 	reqID    string
+	ids      requestid.Slab // holds the IDs this (pooled) context makes
 	// x is the state of hooks, dependencies, request state and background
 	// work (ext.go); nil for requests that use none.
 	x *ctxExt
@@ -146,7 +148,7 @@ func (c *Ctx) RawHeader(name string) string { return string(c.fctx.Request.Heade
 // RequestID is the request's ID (X-Request-ID from the client, or generated).
 func (c *Ctx) RequestID() string {
 	if c.reqID == "" {
-		c.reqID = requestID(c.fctx)
+		c.reqID = requestID(c.fctx, &c.ids)
 	}
 	return c.reqID
 }

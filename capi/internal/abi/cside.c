@@ -21,6 +21,16 @@
  * live list and ready descriptor, and the outbox. sk_block.state is atomic:
  * it changes under g_lock, except DELIVERED -> ANSWERED by the in-callback
  * fast path, which races only with other compare-and-swaps.
+ *
+ * A callback request that is answered inside its callback (the common case)
+ * takes no lock at all: its id comes from a few slots its thread keeps (the
+ * table's lock is taken once per batch), its block is not linked into its
+ * app's live list and holds no reference on the app (the Go side keeps the
+ * app alive while a callback runs), and it is freed by its own thread. Other
+ * threads that look such a block up (an answer from elsewhere, while the
+ * callback runs) pin its slot under g_lock; the owner waits for the pins
+ * to go before it frees the block. A callback that returns without an
+ * answer links its block (one lock) and from then on it is like any other.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP (g_lock) */
@@ -32,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -176,11 +187,13 @@ static size_t g_live_apps, g_live_blocks;
 /* Request ids: the slot index in the low 32 bits, the slot's generation
  * (never 0) in the high ones. A stale id finds a newer generation, an
  * unissued one a bigger index or generation. Slots live in chunks that are
- * never freed. */
+ * never freed. gen and b are atomic: a thread issues and releases the slots
+ * it keeps (thread_state) without g_lock; lookups are under g_lock. */
 typedef struct sk_slot {
     uint32_t gen;
     uint32_t next_free;
     sk_block *b;
+    uint32_t pins; /* lookups under way on a block its thread frees without g_lock (slot_pin) */
 } sk_slot;
 
 #define SLOT_CHUNK 4096u
@@ -193,28 +206,46 @@ static uint32_t g_free_slot = NO_SLOT;
 
 static sk_slot *slot_at(uint32_t i) { return &g_chunks[i / SLOT_CHUNK][i % SLOT_CHUNK]; }
 
-static uint64_t slot_alloc(sk_block *b) {
+/* A free slot index, NO_SLOT when the table is full or out of memory.
+ * Under g_lock. */
+static uint32_t slot_take(void) {
     uint32_t i;
     if (g_free_slot != NO_SLOT) {
         i = g_free_slot;
         g_free_slot = slot_at(i)->next_free;
-    } else {
-        if (g_nslots == SLOT_CHUNK * SLOT_CHUNKS) return 0;
-        if (g_nslots % SLOT_CHUNK == 0) {
-            sk_slot *c = calloc(SLOT_CHUNK, sizeof *c);
-            if (c == NULL) return 0;
-            g_chunks[g_nslots / SLOT_CHUNK] = c;
-        }
-        i = g_nslots++;
+        return i;
     }
+    if (g_nslots == SLOT_CHUNK * SLOT_CHUNKS) return NO_SLOT;
+    if (g_nslots % SLOT_CHUNK == 0) {
+        sk_slot *c = calloc(SLOT_CHUNK, sizeof *c);
+        if (c == NULL) return NO_SLOT;
+        g_chunks[g_nslots / SLOT_CHUNK] = c;
+    }
+    return g_nslots++;
+}
+
+/* Issues slot i (taken, not in use) to b: b->req.id is set. By whoever
+ * holds i: under g_lock, or the thread keeping it. */
+static void slot_issue(uint32_t i, sk_block *b) {
     sk_slot *s = slot_at(i);
-    if (++s->gen == 0) s->gen = 1;
-    s->b = b;
-    return ((uint64_t)s->gen << 32) | i;
+    uint32_t gen = __atomic_load_n(&s->gen, __ATOMIC_RELAXED) + 1;
+    if (gen == 0) gen = 1;
+    __atomic_store_n(&s->gen, gen, __ATOMIC_RELAXED);
+    b->req.id = ((uint64_t)gen << 32) | i;
+    __atomic_store_n(&s->b, b, __ATOMIC_RELEASE); /* gen and the id are seen with it */
+}
+
+static uint64_t slot_alloc(sk_block *b) {
+    uint32_t i = slot_take();
+    if (i == NO_SLOT) return 0;
+    slot_issue(i, b);
+    return b->req.id;
 }
 
 /* The block of an id, or NULL with the code: SPIKARD_ESTATE for a finished
- * request, SPIKARD_EBADHANDLE for an id never issued. */
+ * request, SPIKARD_EBADHANDLE for an id never issued. Under g_lock; a block
+ * in a callback (not linked) may be freed by its thread meanwhile unless
+ * it is pinned: use slot_pin. */
 static sk_block *slot_get(uint64_t id, int *code) {
     uint32_t i = (uint32_t)id, gen = (uint32_t)(id >> 32);
     if (gen == 0 || i >= g_nslots) {
@@ -222,17 +253,147 @@ static sk_block *slot_get(uint64_t id, int *code) {
         return NULL;
     }
     sk_slot *s = slot_at(i);
-    if (s->gen == gen && s->b != NULL) return s->b;
-    *code = gen <= s->gen ? SPIKARD_ESTATE : SPIKARD_EBADHANDLE;
+    sk_block *b = __atomic_load_n(&s->b, __ATOMIC_ACQUIRE);
+    uint32_t now = __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
+    if (now == gen && b != NULL) return b;
+    *code = gen <= now ? SPIKARD_ESTATE : SPIKARD_EBADHANDLE;
     return NULL;
 }
 
+/* slot_get, and the block stays alive until slot_unpin (before g_lock is
+ * released). Every lookup by id goes through here. */
+static sk_block *slot_pin(uint64_t id, int *code) {
+    sk_block *b = slot_get(id, code);
+    if (b == NULL) return NULL;
+    sk_slot *s = slot_at((uint32_t)id);
+    __atomic_add_fetch(&s->pins, 1, __ATOMIC_SEQ_CST);
+    /* The owner clears b before it looks at pins (slot_release_fast): if b
+     * is still there with the id's generation, the owner waits for us. */
+    if (__atomic_load_n(&s->b, __ATOMIC_SEQ_CST) != b || __atomic_load_n(&s->gen, __ATOMIC_SEQ_CST) != (uint32_t)(id >> 32)) {
+        __atomic_sub_fetch(&s->pins, 1, __ATOMIC_SEQ_CST);
+        *code = SPIKARD_ESTATE;
+        return NULL;
+    }
+    return b;
+}
+
+static void slot_unpin(uint64_t id) { __atomic_sub_fetch(&slot_at((uint32_t)id)->pins, 1, __ATOMIC_RELEASE); }
+
+/* Under g_lock (a linked block: nobody holds a pin but the caller). */
 static void slot_release(uint64_t id) {
     uint32_t i = (uint32_t)id;
     sk_slot *s = slot_at(i);
-    s->b = NULL;
+    __atomic_store_n(&s->b, NULL, __ATOMIC_RELEASE);
     s->next_free = g_free_slot;
     g_free_slot = i;
+}
+
+/* ---- per-thread state --------------------------------------------------------- */
+
+enum {
+    SLOT_CACHE = 16,   /* request ids a thread keeps to issue without g_lock */
+    SK_SMALL = 2048,   /* blocks of up to this size are allocated at this size... */
+    BLOCK_CACHE = 4    /* ...and a thread keeps this many freed ones for reuse */
+};
+
+/* What a thread keeps: the callback it runs, its answer buffer, the slots
+ * and blocks it reuses. One allocation behind one initial-exec pointer:
+ * hosts dlopen libspikard, whose static TLS must stay a few bytes. */
+typedef struct thread_state {
+    sk_block *b; /* the request of the running callback; NULL: none */
+    spikard__answer answer;
+    char *buf; /* holds the answer's bytes... */
+    size_t cap;
+    char *out; /* ...unless they fit here: the caller's buffer, during spikard__invoke only */
+    size_t out_cap;
+    uint32_t slots[SLOT_CACHE];
+    uint32_t nslots;
+    uint32_t nblocks;
+    sk_block *blocks;                  /* linked by onext */
+    struct thread_state *prev, *next; /* g_states */
+} thread_state;
+
+/* Every thread's state, so that it stays reachable from a global (a forked
+ * child has one thread, and leak checkers do not look into the others'). */
+static thread_state *g_states;
+
+static __thread thread_state *g_ts __attribute__((tls_model("initial-exec")));
+static pthread_key_t ts_key;
+static pthread_once_t ts_once = PTHREAD_ONCE_INIT;
+
+/* At thread exit: the buffers go, the slots go back to the table. */
+static void ts_free(void *p) {
+    thread_state *t = p;
+    free(t->buf);
+    for (sk_block *b = t->blocks, *next; b != NULL; b = next) {
+        next = b->onext;
+        free(b);
+    }
+    pthread_mutex_lock(&g_lock);
+    for (uint32_t k = 0; k < t->nslots; k++) {
+        slot_at(t->slots[k])->next_free = g_free_slot;
+        g_free_slot = t->slots[k];
+    }
+    if (t->prev) t->prev->next = t->next;
+    else g_states = t->next;
+    if (t->next) t->next->prev = t->prev;
+    pthread_mutex_unlock(&g_lock);
+    free(t);
+    g_ts = NULL;
+}
+
+static void ts_make_key(void) { pthread_key_create(&ts_key, ts_free); }
+
+/* The calling thread's state, made on first use; NULL when out of memory. */
+static thread_state *ts(void) {
+    if (g_ts != NULL) return g_ts;
+    pthread_once(&ts_once, ts_make_key);
+    thread_state *t = calloc(1, sizeof *t);
+    if (t == NULL || pthread_setspecific(ts_key, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    pthread_mutex_lock(&g_lock);
+    t->next = g_states;
+    if (g_states) g_states->prev = t;
+    g_states = t;
+    pthread_mutex_unlock(&g_lock);
+    g_ts = t;
+    return t;
+}
+
+/* A block of at least size bytes (SK_HEAD zeroed, cap set); small ones come
+ * from the thread's spares. */
+static sk_block *block_alloc(size_t size) {
+    sk_block *b;
+    thread_state *t = g_ts;
+    if (size <= SK_SMALL) {
+        size = SK_SMALL;
+        if (t != NULL && t->blocks != NULL) {
+            b = t->blocks;
+            t->blocks = b->onext;
+            t->nblocks--;
+        } else {
+            b = malloc(size);
+        }
+    } else {
+        b = malloc(size);
+    }
+    if (b == NULL) return NULL;
+    memset(b, 0, SK_HEAD);
+    b->cap = size;
+    return b;
+}
+
+static void block_release_mem(sk_block *b) {
+    thread_state *t = g_ts;
+    if (b->cap == SK_SMALL && t != NULL && t->nblocks < BLOCK_CACHE) {
+        b->onext = t->blocks;
+        t->blocks = b;
+        t->nblocks++;
+        return;
+    }
+    free(b);
 }
 
 static sk_app *find_app(int64_t h) {
@@ -289,7 +450,7 @@ void spikard__tasks_free(sk_task *t) {
 static void block_dispose(sk_block *b) {
     spikard__tasks_free(b->tasks);
     free(b->ans);
-    free(b);
+    block_release_mem(b);
 }
 
 static uint32_t state_of(sk_block *b) { return __atomic_load_n(&b->state, __ATOMIC_ACQUIRE); }
@@ -328,7 +489,7 @@ sk_app *spikard__app_new(int64_t handle, int64_t timeout_ms) {
  * loops wake up to learn SPIKARD_ECLOSED. */
 void spikard__app_close(sk_app *a) {
     pthread_mutex_lock(&g_lock);
-    a->closed = 1;
+    __atomic_store_n(&a->closed, 1, __ATOMIC_RELEASE); /* spikard__invoke reads it without the lock */
     pthread_cond_broadcast(&a->cond);
     if (a->rfd >= 0 && !a->ready_on) {
         fd_signal(a->wfd);
@@ -343,7 +504,8 @@ void spikard__app_close(sk_app *a) {
 void spikard__app_free(sk_app *a) {
     sk_block *drop = NULL;
     pthread_mutex_lock(&g_lock);
-    a->closed = a->freed = 1;
+    a->freed = 1;
+    __atomic_store_n(&a->closed, 1, __ATOMIC_RELEASE);
     for (sk_app **pp = &g_apps; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == a) {
             *pp = a->next;
@@ -376,36 +538,50 @@ void spikard__app_free(sk_app *a) {
  * until spikard__enqueue or spikard__invoke hands it over (so that an id
  * guessed meanwhile cannot claim it); the caller fills the view from
  * SK_HEAD on. NULL when the app is shut down. */
+static void block_link(sk_block *b);
+
 static sk_block *block_new(sk_app *a, size_t size) {
-    sk_block *b = malloc(size);
+    sk_block *b = block_alloc(size);
     if (b == NULL) return NULL;
-    memset(b, 0, SK_HEAD);
-    pthread_mutex_lock(&g_lock);
-    uint64_t id = a->closed ? 0 : slot_alloc(b);
-    if (id == 0) {
-        pthread_mutex_unlock(&g_lock);
-        free(b);
-        return NULL;
-    }
-    b->req.id = id;
     b->req.size = sizeof(spikard_request);
     b->req.app = a->handle;
     b->state = SK_NEW;
     b->app = a;
+    pthread_mutex_lock(&g_lock);
+    uint64_t id = a->closed ? 0 : slot_alloc(b);
+    if (id == 0) {
+        pthread_mutex_unlock(&g_lock);
+        block_release_mem(b);
+        return NULL;
+    }
+    block_link(b);
+    pthread_mutex_unlock(&g_lock);
+    return b;
+}
+
+/* Makes b one of its app's live blocks. Under g_lock. */
+static void block_link(sk_block *b) {
+    sk_app *a = b->app;
     b->lnext = a->live;
     if (a->live) a->live->lprev = b;
     a->live = b;
     a->refs++;
     g_live_blocks++;
-    pthread_mutex_unlock(&g_lock);
-    return b;
 }
 
 /* A new block holding a copy of the view Go rendered: data is the eight
  * strings back to back, each followed by a NUL (spikard__meta). */
+static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m);
+
 sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__meta m) {
     sk_block *b = block_new(a, SK_HEAD + n);
     if (b == NULL) return NULL;
+    block_fill(b, data, n, m);
+    return b;
+}
+
+/* Copies the view Go rendered into b. */
+static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m) {
     SK_FROM_GO(data, n);
     memcpy(b->data, data, n);
     spikard_request *r = &b->req;
@@ -424,15 +600,18 @@ sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__me
     SK_FIELD(values, 6);
     SK_FIELD(body, 7);
 #undef SK_FIELD
-    return b;
 }
 
 /* The Go waiter's key of request id, 0 when the id names no live block. */
 uint64_t spikard__gokey_of(uint64_t id) {
     int code;
+    uint64_t k = 0;
     pthread_mutex_lock(&g_lock);
-    sk_block *b = slot_get(id, &code);
-    uint64_t k = b != NULL ? b->gokey : 0;
+    sk_block *b = slot_pin(id, &code);
+    if (b != NULL) {
+        k = b->gokey;
+        slot_unpin(id);
+    }
     pthread_mutex_unlock(&g_lock);
     return k;
 }
@@ -508,8 +687,12 @@ uint32_t spikard__abort_id(uint64_t id) {
     pthread_mutex_lock(&g_lock);
     /* One hold of g_lock: spikard__invoke empties the slot under it
      * before it frees the block. */
-    sk_block *b = slot_get(id, &code);
-    uint32_t st = b == NULL ? 0 : abort_locked(b);
+    sk_block *b = slot_pin(id, &code);
+    uint32_t st = 0;
+    if (b != NULL) {
+        st = abort_locked(b);
+        slot_unpin(id);
+    }
     pthread_mutex_unlock(&g_lock);
     return st;
 }
@@ -567,75 +750,114 @@ static int outbox_push(sk_block *b) {
 
 /* ---- callbacks ------------------------------------------------------------- */
 
-/* What the thread is doing for the callback handler it runs. */
-typedef struct callback_slot {
-    sk_block *b; /* the request of the running callback; NULL: none */
-    spikard__answer answer;
-    char *buf; /* holds the answer's bytes; the thread's, freed when it exits */
-    size_t cap;
-} callback_slot;
-
-static __thread callback_slot cb;
-
-static pthread_key_t buf_key;
-static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
-static void free_buf(void *p) { free(p); }
-static void make_key(void) { pthread_key_create(&buf_key, free_buf); }
-
-static char *reserve(size_t n) {
-    if (n <= cb.cap && cb.buf != NULL) return cb.buf;
-    char *b = realloc(cb.buf, n ? n : 1);
+static char *reserve(thread_state *t, size_t n) {
+    if (t->out != NULL && n <= t->out_cap) return t->out;
+    if (n <= t->cap && t->buf != NULL) return t->buf;
+    char *b = realloc(t->buf, n ? n : 1);
     if (b == NULL) return NULL;
-    pthread_once(&buf_once, make_key);
-    pthread_setspecific(buf_key, b);
-    cb.buf = b;
-    cb.cap = n;
+    t->buf = b;
+    t->cap = n;
     return b;
 }
 
 /* Runs a callback handler and returns the answer given inside it (state
  * 0: none; its bytes stay in this thread's buffer until its next callback). */
-static spikard__answer call(uintptr_t fn, sk_block *b, uintptr_t data) {
-    callback_slot saved = cb; /* a handler never runs inside another, but stay correct */
-    if (cb.cap > (1u << 20)) { /* do not keep a huge answer's buffer */
-        free(cb.buf);
-        pthread_once(&buf_once, make_key);
-        pthread_setspecific(buf_key, NULL);
-        cb.buf = NULL;
-        cb.cap = 0;
+static spikard__answer call(thread_state *t, uintptr_t fn, sk_block *b, uintptr_t data, char *out, size_t out_cap) {
+    /* a handler never runs inside another, but stay correct */
+    sk_block *saved_b = t->b;
+    spikard__answer saved = t->answer;
+    char *saved_out = t->out;
+    size_t saved_cap = t->out_cap;
+    t->out = out;
+    t->out_cap = out_cap;
+    if (t->cap > (1u << 20)) { /* do not keep a huge answer's buffer */
+        free(t->buf);
+        t->buf = NULL;
+        t->cap = 0;
     }
-    cb.b = b;
-    cb.answer.state = 0;
-    if (cas_state(b, SK_NEW, SK_DELIVERED)) /* else cancelled by a shutdown: the caller's wait learns it */
-        ((spikard_handler_fn)fn)(&b->req, (void *)data);
-    spikard__answer ans = cb.answer;
-    saved.buf = cb.buf;
-    saved.cap = cb.cap;
-    cb = saved;
+    t->b = b;
+    t->answer.state = 0;
+    ((spikard_handler_fn)fn)(&b->req, (void *)data);
+    spikard__answer ans = t->answer;
+    t->b = saved_b;
+    t->answer = saved;
+    t->out = saved_out; /* never kept: it is Go memory, lent for the call */
+    t->out_cap = saved_cap;
     return ans;
 }
 
-/* A callback handler's whole request in one crossing: the block made from
- * the view (spikard__block_make), the callback run and, when it answered
- * inside, the block freed, its background tasks handed to the caller.
- * state -1: no block (the app is shut down, or no memory); 0: not
- * answered, ans.block and ans.id are the live block. */
-spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn, uintptr_t udata) {
-    sk_block *b = spikard__block_make(a, data, n, m);
-    if (b == NULL) {
-        spikard__answer none = {0};
-        none.state = -1;
-        return none;
+/* Releases a slot this thread issued to a block it never linked, once no
+ * lookup holds it (slot_pin). */
+static void slot_release_fast(thread_state *t, uint64_t id) {
+    uint32_t i = (uint32_t)id;
+    sk_slot *s = slot_at(i);
+    __atomic_store_n(&s->b, NULL, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&s->pins, __ATOMIC_SEQ_CST) != 0) sched_yield();
+    if (t->nslots < SLOT_CACHE) {
+        t->slots[t->nslots++] = i;
+        return;
     }
-    spikard__answer ans = call(fn, b, udata);
+    pthread_mutex_lock(&g_lock);
+    s->next_free = g_free_slot;
+    g_free_slot = i;
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* A callback handler's whole request in one crossing: the block made from
+ * the view, the callback run and, when it answered inside, the block freed,
+ * its background tasks handed to the caller - all without g_lock when the
+ * thread has a spare slot (see the top of this file). An answer that fits
+ * is written into out (the caller's buffer, lent for the call), else
+ * ans.owned hands the bytes over. state -1: no block
+ * (the app is shut down, or no memory); 0: not answered, ans.block and
+ * ans.id are the block, now linked like any other. */
+spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn, uintptr_t udata,
+                                char *out, size_t out_cap) {
+    spikard__answer none = {0};
+    none.state = -1;
+    thread_state *t = ts();
+    if (t == NULL || __atomic_load_n(&a->closed, __ATOMIC_ACQUIRE)) return none;
+    if (t->nslots == 0) {
+        pthread_mutex_lock(&g_lock);
+        while (t->nslots < SLOT_CACHE / 2) {
+            uint32_t i = slot_take();
+            if (i == NO_SLOT) break;
+            t->slots[t->nslots++] = i;
+        }
+        pthread_mutex_unlock(&g_lock);
+        if (t->nslots == 0) return none;
+    }
+    sk_block *b = block_alloc(SK_HEAD + n);
+    if (b == NULL) return none;
+    b->req.size = sizeof(spikard_request);
+    b->req.app = a->handle;
+    /* Delivered from the start: nothing cuts off a block that is not
+     * linked yet (the Go side keeps shutdowns away from running callbacks,
+     * and an answer needs the id, published below). */
+    b->state = SK_DELIVERED;
+    b->app = a;
+    block_fill(b, data, n, m);
+    slot_issue(t->slots[--t->nslots], b);
+    spikard__answer ans = call(t, fn, b, udata, out, out_cap);
     if (ans.state == 0) {
+        pthread_mutex_lock(&g_lock);
+        block_link(b);
+        pthread_mutex_unlock(&g_lock);
         ans.block = b;
         ans.id = b->req.id;
         return ans;
     }
+    if (ans.headers_len + ans.body_len > 0 && ans.headers != out) {
+        /* too big for out: the thread's buffer goes to the caller, so that
+         * the caller need not stay on this thread to read it */
+        ans.owned = t->buf;
+        t->buf = NULL;
+        t->cap = 0;
+    }
+    slot_release_fast(t, b->req.id);
     ans.tasks = b->tasks;
     b->tasks = NULL;
-    spikard__block_free(b);
+    block_dispose(b);
     return ans;
 }
 
@@ -813,26 +1035,27 @@ static int check_headers(const char *fn, const char *h, size_t n) {
  * set); 0: take the ordinary path. */
 static int answer_in_callback(const char *fn, uint64_t id, int kind, int status, const char *h, size_t hlen,
                               const char *body, size_t blen, int *rc) {
-    if (cb.b == NULL || cb.b->req.id != id) return 0;
-    if (cb.answer.state != 0) {
+    thread_state *t = g_ts;
+    if (t == NULL || t->b == NULL || t->b->req.id != id) return 0;
+    if (t->answer.state != 0) {
         *rc = fail(SPIKARD_ESTATE, "%s: request %llu was already answered", fn, (unsigned long long)id);
         return 1;
     }
-    if (!cas_state(cb.b, SK_DELIVERED, SK_ANSWERED)) return 0; /* finished meanwhile: the ordinary path says how */
-    char *buf = reserve(hlen + blen);
+    if (!cas_state(t->b, SK_DELIVERED, SK_ANSWERED)) return 0; /* finished meanwhile: the ordinary path says how */
+    char *buf = reserve(t, hlen + blen);
     if (buf == NULL) {
-        __atomic_store_n(&cb.b->state, SK_DELIVERED, __ATOMIC_RELEASE);
+        __atomic_store_n(&t->b->state, SK_DELIVERED, __ATOMIC_RELEASE);
         *rc = fail(SPIKARD_EINTERNAL, "%s: out of memory", fn);
         return 1;
     }
     if (hlen) memcpy(buf, h, hlen);
     if (blen) memcpy(buf + hlen, body, blen);
-    cb.answer.state = kind;
-    cb.answer.status = status;
-    cb.answer.headers = buf;
-    cb.answer.headers_len = hlen;
-    cb.answer.body = buf + hlen;
-    cb.answer.body_len = blen;
+    t->answer.state = kind;
+    t->answer.status = status;
+    t->answer.headers = buf;
+    t->answer.headers_len = hlen;
+    t->answer.body = buf + hlen;
+    t->answer.body_len = blen;
     *rc = SPIKARD_OK;
     return 1;
 }
@@ -851,7 +1074,7 @@ static int answer(const char *fn, uint64_t id, int kind, int status, const char 
     sk_block *drop = NULL;
     int wake = 0;
     pthread_mutex_lock(&g_lock);
-    sk_block *b = slot_get(id, &rc);
+    sk_block *b = slot_pin(id, &rc);
     if (b == NULL) {
         pthread_mutex_unlock(&g_lock);
         free(copy);
@@ -861,6 +1084,7 @@ static int answer(const char *fn, uint64_t id, int kind, int status, const char 
     }
     uint32_t st = state_of(b);
     if (st == SK_NEW) {
+        slot_unpin(id);
         pthread_mutex_unlock(&g_lock);
         free(copy);
         return fail(SPIKARD_EBADHANDLE, "%s: %llu is not a request the library handed over", fn, (unsigned long long)id);
@@ -888,6 +1112,7 @@ static int answer(const char *fn, uint64_t id, int kind, int status, const char 
     } else {
         rc = fail(SPIKARD_ESTATE, "%s: request %llu was already answered", fn, (unsigned long long)id);
     }
+    slot_unpin(id);
     pthread_mutex_unlock(&g_lock);
     if (wake) fd_signal(g_out_w);
     if (rc != SPIKARD_OK) free(copy);
@@ -946,7 +1171,7 @@ int spikard_background(uint64_t id, const char *handler, const char *payload, si
     memcpy(t->payload, payload_len ? payload : "null", t->payload_len);
     int rc = SPIKARD_OK;
     pthread_mutex_lock(&g_lock);
-    sk_block *b = slot_get(id, &rc);
+    sk_block *b = slot_pin(id, &rc);
     uint32_t st = b ? state_of(b) : 0;
     if (b == NULL && rc == SPIKARD_ESTATE) {
         fail(rc, "spikard_background: request %llu was already answered", (unsigned long long)id);
@@ -962,6 +1187,7 @@ int spikard_background(uint64_t id, const char *handler, const char *payload, si
         *tail = t;
         t = NULL;
     }
+    if (b != NULL) slot_unpin(id);
     pthread_mutex_unlock(&g_lock);
     if (t != NULL) {
         free(t->handler);

@@ -22,8 +22,8 @@ enum {
 
 typedef struct sk_app sk_app;
 
-/* An answer given inside a callback handler, on the handler's thread: its
- * bytes live in a per-thread buffer until the thread's next callback. */
+/* An answer given inside a callback handler: its bytes are in the buffer
+ * spikard__invoke's caller lent, or in `owned`. */
 typedef struct spikard__answer {
     int state; /* 0 none, 1 spikard_respond, 2 spikard_respond_error (body = message),
                   3 spikard_continue (body = changes), 4 spikard_stream_begin (no body) */
@@ -35,6 +35,8 @@ typedef struct spikard__answer {
     struct sk_task *tasks; /* spikard__invoke, answered: the block's background tasks, now the caller's */
     struct sk_block *block; /* spikard__invoke, not answered: the block, alive (NULL when state is not 0) */
     uint64_t id;            /* ... and its request id */
+    char *owned; /* spikard__invoke, answered: NULL when the bytes are in the caller's out buffer, else the
+                    malloc'd buffer holding them, the caller's to free */
 } spikard__answer;
 
 /* What Go renders of a view besides its strings: the eight strings' lengths
@@ -68,6 +70,7 @@ typedef struct sk_block {
     sk_app *app;
     sk_task *tasks;                 /* in the order asked for */
     uint64_t gokey;                 /* the Go handler waiting for it (its key in Go's waiting table) */
+    size_t cap;                     /* bytes allocated */
     struct sk_block *qprev, *qnext; /* the app's queue */
     struct sk_block *lprev, *lnext; /* the app's live blocks */
     struct sk_block *onext;         /* the outbox */
@@ -84,7 +87,7 @@ SPIKARD__HIDDEN void spikard__app_free(sk_app *a);
 
 SPIKARD__HIDDEN sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__meta m);
 SPIKARD__HIDDEN spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn,
-                                                uintptr_t udata);
+                                                uintptr_t udata, char *out, size_t out_cap);
 SPIKARD__HIDDEN uint64_t spikard__gokey_of(uint64_t id);
 SPIKARD__HIDDEN int spikard__enqueue(sk_block *b);
 SPIKARD__HIDDEN uint32_t spikard__expire(sk_block *b);

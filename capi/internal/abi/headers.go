@@ -37,9 +37,20 @@ func nextHeader(b []byte) (name, value, rest []byte, ok bool) {
 		if i <= 0 {
 			continue
 		}
-		return line[:i], bytes.Trim(line[i+1:], " \t"), b, true
+		return line[:i], trimSpace(line[i+1:]), b, true
 	}
 	return nil, nil, nil, false
+}
+
+// trimSpace trims spaces and tabs (bytes.Trim builds a set per call).
+func trimSpace(v []byte) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for n := len(v); n > 0 && (v[n-1] == ' ' || v[n-1] == '\t'); n-- {
+		v = v[:n-1]
+	}
+	return v
 }
 
 // equalFold compares an ASCII header name case-insensitively.

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -194,9 +193,24 @@ func view(sc *scratch, b *binding, kind C.uint32_t, conn, key uint64, method, pa
 	return w.v, w.m
 }
 
-// invoke is spikard__invoke on a rendered view.
+// invoke is spikard__invoke on a rendered view. The view's buffer (copied
+// into the block before the callback runs) is lent back for the answer:
+// an answer given inside the callback that fits is written there, so that
+// this goroutine need not stay on the thread to read it.
 func (a *App) invoke(b *binding, v []byte, m C.spikard__meta) C.spikard__answer {
-	return C.spikard__invoke(a.cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(v))), C.size_t(len(v)), m, C.uintptr_t(b.fn), C.uintptr_t(b.data))
+	d := (*C.char)(unsafe.Pointer(unsafe.SliceData(v)))
+	return C.spikard__invoke(a.cs, d, C.size_t(len(v)), m, C.uintptr_t(b.fn), C.uintptr_t(b.data), d, C.size_t(cap(v)))
+}
+
+// releaseAnswer frees what an answer spikard__invoke returned holds in C
+// memory, once its bytes were used.
+func releaseAnswer(ans *C.spikard__answer) {
+	if ans.owned != nil {
+		C.free(unsafe.Pointer(ans.owned))
+	}
+	if ans.tasks != nil {
+		C.spikard__tasks_free(ans.tasks)
+	}
 }
 
 // makeBlock copies a rendered view into a new C block; nil when the app is
@@ -227,7 +241,7 @@ func requestHeaders(fctx *fasthttp.RequestCtx, b []byte) []byte {
 // (which waits for requests being handed over) never races with it.
 func (a *App) serve(c *app.Ctx, b *binding) error {
 	p := pendingPool.Get().(*pending)
-	if !a.track(p, c, c.Fast().ConnID()) {
+	if !a.track(p, c, pHint()) {
 		pendingPool.Put(p)
 		return unavailable(c)
 	}
@@ -257,31 +271,22 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 // until the callback returned (spikard_app_free waits for it).
 func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
 	v, m := httpView(c, b, p)
-	// An answer given inside the callback stays in this thread's buffer
-	// (cside.c) until the thread runs another callback: keep the goroutine
-	// on the thread until the answer is written.
-	runtime.LockOSThread()
 	ans := a.invoke(b, v, m)
 	switch ans.state {
 	case -1: // no block: the app is shut down
-		runtime.UnlockOSThread()
 		a.untrack(p)
 		recycle(p)
 		return unavailable(c)
 	case 0: // not answered inside: the host answers later, from anywhere
-		runtime.UnlockOSThread()
 		a.publish(p, ans.block)
 		return a.wait(c, p)
 	}
-	// Answered inside the callback: the block is gone (spikard__invoke);
-	// the answer's bytes are this thread's until its next callback.
+	// Answered inside the callback: the block is gone (spikard__invoke),
+	// the answer is in p's view buffer (or ans.owned).
 	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
-	runtime.UnlockOSThread()
 	a.untrack(p)
 	recycle(p)
-	if ans.tasks != nil {
-		C.spikard__tasks_free(ans.tasks)
-	}
+	releaseAnswer(&ans)
 	return err
 }
 

@@ -8,7 +8,6 @@ import "C"
 import (
 	"encoding/binary"
 	"errors"
-	"runtime"
 	"unsafe"
 
 	"github.com/spikard/spikard-go/core/ws"
@@ -79,28 +78,22 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 	var blk *C.sk_block
 	if b.fn != 0 {
 		// As serveCallback: one crossing; an answer inside the callback
-		// stays in this thread's buffer until the thread's next callback;
-		// p is handing until the callback returned.
-		runtime.LockOSThread()
+		// is in p's view buffer (or ans.owned); p is handing until the
+		// callback returned.
 		ans := a.invoke(b, v, m)
 		switch ans.state {
 		case -1:
-			runtime.UnlockOSThread()
 			a.untrack(p)
 			recycle(p)
 			return errAppGone
 		case 0:
-			runtime.UnlockOSThread()
 			blk = ans.block
 			a.publish(p, blk)
 		default:
 			err := finishEvent(c, int(ans.state), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
-			runtime.UnlockOSThread()
 			a.untrack(p)
 			recycle(p)
-			if ans.tasks != nil {
-				C.spikard__tasks_free(ans.tasks)
-			}
+			releaseAnswer(&ans)
 			return err
 		}
 	} else {
