@@ -390,6 +390,58 @@ func TestCallbackInCallbackAnswer(t *testing.T) {
 	}
 }
 
+// Answers from other threads while the callback runs meet a block that is
+// not linked yet (cside.c's lock-free path): they must find it, win or
+// lose against the callback's own answer cleanly, and leave nothing behind.
+func TestForeignAnswerDuringCallback(t *testing.T) {
+	noLeaks(t)
+	app := newApp(t, doc(5000))
+	must(t, "handle echo")(HandleC(app, "echo", CForeign, false))
+	must(t, "handle items")(HandleC(app, "items", CRace, false))
+	must(t, "handle typed")(HandleC(app, "typed", CEcho, false))
+	must(t, "handle noop")(HandleC(app, "noop", CEchoBody, false))
+	base := listen(t, app)
+	for i := 0; i < 20; i++ {
+		a := get(t, "GET", base+"/echo/1", "")
+		if a.status != 203 || a.body != "foreign" {
+			t.Fatalf("answer from another thread during the callback: %d %q", a.status, a.body)
+		}
+		if ForeignRC() != ESTATE {
+			t.Fatalf("the callback's own answer after it = %s, want SPIKARD_ESTATE", StrError(ForeignRC()))
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := map[string]int{}
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 150; i++ {
+				a := get(t, "POST", base+"/items", `{"name":"x"}`, "Content-Type", "application/json")
+				mu.Lock()
+				won[fmt.Sprintf("%d %s", a.status, a.body)]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for k := range won {
+		if k != "200 own" && k != "203 foreign" {
+			t.Errorf("raced answers: %v", won)
+			break
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for Racers() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := Racers(); n != 0 {
+		t.Errorf("%d racing threads never finished", n)
+	}
+	t.Logf("raced answers: %v", won)
+}
+
 func TestAnswerTwice(t *testing.T) {
 	noLeaks(t)
 	app := newApp(t, doc(1000))

@@ -121,6 +121,8 @@ const (
 	CLater    = 3 // does not answer; LastID returns the id
 	CGo       = 4 // calls the Go function registered with GoHandler
 	CEchoBody = 5 // answers the raw body inside the callback
+	CForeign  = 6 // another thread answers during the callback (ForeignRC: the callback's own try)
+	CRace     = 7 // answers inside while another thread races it with the same id (Racers: still running)
 )
 
 // HandleC binds name to one of the C handlers; withFree passes a free_data
@@ -176,6 +178,12 @@ func Freed() int { return int(C.capitest_get_freed()) }
 
 // TwiceRC is the result of the second answer of the CTwice handler.
 func TwiceRC() int { return int(C.capitest_get_second_rc()) }
+
+// ForeignRC is what the CForeign handler's own answer returned last.
+func ForeignRC() int { return int(C.capitest_get_foreign_rc()) }
+
+// Racers counts the CRace handlers' threads still running.
+func Racers() int { return int(C.capitest_get_racers()) }
 
 // LastID is the id the CLater handler saw last.
 func LastID() uint64 { return uint64(C.capitest_get_last_id()) }

@@ -12,6 +12,8 @@ spikard_handler_fn capitest_fn(int which);
 int capitest_get_freed(void);
 int capitest_get_second_rc(void);
 uint64_t capitest_get_last_id(void);
+int capitest_get_foreign_rc(void);
+int capitest_get_racers(void);
 int capitest_handle_go(int64_t app, const char *name, uintptr_t key);
 
 // Go (capitest.go).

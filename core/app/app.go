@@ -67,7 +67,11 @@ func New(cfg config.App) *App {
 		log:               slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		live:              newLiveState(),
 	}
-	a.pool.New = func() any { return new(Ctx) }
+	a.pool.New = func() any {
+		c := new(Ctx)
+		c.rid.c, c.rid.pool = c, &a.pool
+		return c
+	}
 	return a
 }
 

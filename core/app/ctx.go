@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 
 	"github.com/spikard/spikard-go/core/body"
 	"github.com/spikard/spikard-go/core/middleware/requestid"
@@ -36,6 +37,7 @@ type Ctx struct {
 	bodyLazy bool
 	reqID    string
 	ids      requestid.Slab // holds the IDs this (pooled) context makes
+	rid      ridStore       // holds the ID AppendRequestID makes
 	// x is the state of hooks, dependencies, request state and background
 	// work (ext.go); nil for requests that use none.
 	x *ctxExt
@@ -151,6 +153,42 @@ func (c *Ctx) RequestID() string {
 		c.reqID = requestID(c.fctx, &c.ids)
 	}
 	return c.reqID
+}
+
+// AppendRequestID appends the request's ID to b. For the bindings, which
+// hand the ID on as bytes: an ID made here is made into the Ctx, without an
+// allocation (see ridStore).
+func (c *Ctx) AppendRequestID(b []byte) []byte {
+	if c.reqID != "" || c.rid.pool == nil {
+		return append(b, c.RequestID()...)
+	}
+	out, ok, stored := requestid.AppendFromCtx(c.fctx, b, &c.rid)
+	if !ok {
+		return append(b, c.RequestID()...)
+	}
+	c.rid.held = c.rid.held || stored
+	return out
+}
+
+// ridStore is the requestid.Store of a pooled Ctx. The request holds it
+// until fasthttp resets the request, which is after the Ctx was released:
+// a Ctx whose store is held goes back to the pool when the store is closed,
+// not when it is released.
+type ridStore struct {
+	buf  [36]byte
+	c    *Ctx
+	pool *sync.Pool // nil for a Ctx that is not pooled
+	held bool
+}
+
+func (s *ridStore) IDBuf() *[36]byte { return &s.buf }
+
+func (s *ridStore) Close() error {
+	if s.held {
+		s.held = false
+		s.pool.Put(s.c)
+	}
+	return nil
 }
 
 // Fast exposes the underlying fasthttp context for what the API lacks.

@@ -139,6 +139,9 @@ func (a *App) release(c *Ctx) {
 	c.fctx, c.app, c.route = nil, nil, nil
 	c.path, c.query, c.headers, c.cookies = c.path[:0], c.query[:0], c.headers[:0], c.cookies[:0]
 	c.body, c.hasBody, c.bodyJSON, c.bodyLazy, c.reqID = nil, false, false, false, ""
+	if c.rid.held {
+		return // the request holds c.rid: its Close puts c back
+	}
 	a.pool.Put(c)
 }
 

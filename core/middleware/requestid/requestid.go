@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"unsafe"
@@ -102,6 +103,10 @@ func Build(c Config) (middleware.Middleware, error) {
 			}
 			if cur == any(pol) {
 				pol.answer(ctx) // nobody read it: no need to store it
+				return
+			}
+			if st, ok := cur.(Store); ok {
+				ctx.Response.Header.SetCanonical(pol.key, st.IDBuf()[:])
 				return
 			}
 			// Stored, or an outer request_id's policy (FromCtx makes the ID
@@ -202,6 +207,36 @@ func (sl *Slab) next() *idValue {
 	return v
 }
 
+// A Store is memory for one request's ID that lives until the request
+// ends: the request holds it as a user value, and fasthttp closes the user
+// values that are io.Closers when it resets the request (after that the
+// store may be reused).
+type Store interface {
+	io.Closer
+	IDBuf() *[36]byte
+}
+
+// AppendFromCtx appends the request's ID to dst; ok: a request_id
+// middleware gave the request one. An ID not made yet is made into st,
+// which the request then holds (stored): no allocation, for callers that
+// want the ID as bytes.
+func AppendFromCtx(ctx *fasthttp.RequestCtx, dst []byte, st Store) (out []byte, ok, stored bool) {
+	switch v := ctx.UserValue(Key).(type) {
+	case *policy:
+		if v.incoming(ctx) != nil {
+			return append(dst, v.make(ctx, nil)...), true, false
+		}
+		b := st.IDBuf()
+		AppendID(b[:0])
+		ctx.SetUserValue(Key, st)
+		return append(dst, b[:]...), true, true
+	case Store:
+		return append(dst, v.IDBuf()[:]...), true, false
+	}
+	id := FromCtx(ctx)
+	return append(dst, id...), id != "", false
+}
+
 // disabled removes any ID an outer request_id stored, so that neither the
 // handler nor the outer middleware sees or sends one.
 func disabled(next fasthttp.RequestHandler) fasthttp.RequestHandler {
@@ -223,6 +258,8 @@ func FromCtxSlab(ctx *fasthttp.RequestCtx, sl *Slab) string {
 		return v.make(ctx, sl)
 	case *idValue:
 		return v.String()
+	case Store: // reused once the request ends: a copy
+		return string(v.IDBuf()[:])
 	case *idString:
 		return v.s
 	case string: // stored by code outside this package
