@@ -242,3 +242,52 @@ func benchMiddleware(b *testing.B, doc string, hdr ...string) {
 
 func BenchmarkGenerate(b *testing.B)  { benchMiddleware(b, `{}`) }
 func BenchmarkPropagate(b *testing.B) { benchMiddleware(b, `{}`, "X-Request-ID", "trace-123") }
+
+// testStore counts its closes; its buffer is overwritten when closed, as a
+// reused store's would be.
+type testStore struct {
+	buf    [36]byte
+	closed int
+}
+
+func (s *testStore) IDBuf() *[36]byte { return &s.buf }
+func (s *testStore) Close() error {
+	s.closed++
+	copy(s.buf[:], strings.Repeat("x", 36))
+	return nil
+}
+
+// An ID made into a Store is the one the response carries, FromCtx copies
+// it (the store is reused after the request), and the request closes the
+// store once it has ended.
+func TestAppendFromCtxStore(t *testing.T) {
+	stores := make(chan *testStore, 4)
+	var seen, again string
+	h := func(ctx *fasthttp.RequestCtx) {
+		st := &testStore{}
+		b, ok, stored := AppendFromCtx(ctx, []byte("id="), st)
+		b2, _, stored2 := AppendFromCtx(ctx, nil, &testStore{}) // made once
+		client := len(ctx.Request.Header.Peek("X-Request-ID")) > 0
+		if !ok || stored == client || stored2 || string(b2) != string(b[3:]) {
+			t.Errorf("AppendFromCtx: %q ok=%v stored=%v, again %q stored=%v", b, ok, stored, b2, stored2)
+		}
+		seen, again = string(b[3:]), FromCtx(ctx)
+		stores <- st
+	}
+	c := serve(t, chain(t, `{"request_id":{}}`, h))
+	res := get(t, c, "/")
+	st := <-stores
+	if !uuidRE.MatchString(seen) || string(res.Header.Peek("X-Request-ID")) != seen {
+		t.Errorf("made %q, answered %q", seen, res.Header.Peek("X-Request-ID"))
+	}
+	get(t, c, "/") // the first request has surely been reset by now
+	if st.closed != 1 || again != seen {
+		t.Errorf("store closed %d times (want 1); FromCtx gave %q, which must survive the close (%q)", st.closed, again, seen)
+	}
+	// A client's ID is used as it is, not made into the store.
+	res = get(t, c, "/", "X-Request-ID", "client-1")
+	<-stores
+	if seen != "client-1" || string(res.Header.Peek("X-Request-ID")) != "client-1" {
+		t.Errorf("client ID: saw %q, answered %q", seen, res.Header.Peek("X-Request-ID"))
+	}
+}
