@@ -14,8 +14,8 @@
  *
  * Also here: the per-thread last-error message, the version getters, code
  * names, and the callback trampoline with its fast path (an answer given
- * inside a callback handler is recorded in a per-thread buffer and returned
- * by the trampoline).
+ * inside a callback handler is written into the caller's buffer, or a
+ * per-thread one, and returned by the trampoline).
  *
  * Locking: one mutex (g_lock) guards the request table, every app's queue,
  * live list and ready descriptor, and the outbox. sk_block.state is atomic:
@@ -761,7 +761,7 @@ static char *reserve(thread_state *t, size_t n) {
 }
 
 /* Runs a callback handler and returns the answer given inside it (state
- * 0: none; its bytes stay in this thread's buffer until its next callback). */
+ * 0: none; its bytes are in out when they fit, else in t->buf). */
 static spikard__answer call(thread_state *t, uintptr_t fn, sk_block *b, uintptr_t data, char *out, size_t out_cap) {
     /* a handler never runs inside another, but stay correct */
     sk_block *saved_b = t->b;
