@@ -282,9 +282,12 @@ func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
 		return a.wait(c, p)
 	}
 	// Answered inside the callback: the block is gone (spikard__invoke),
-	// the answer is in p's view buffer (or ans.owned).
-	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
+	// the answer is in p's view buffer (or ans.owned), neither of which is
+	// the C app's: p leaves waiting first, right after the crossing (whose
+	// own atomics have just flushed this thread's writes, so the lock is
+	// cheapest here).
 	a.untrack(p)
+	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 	recycle(p)
 	releaseAnswer(&ans)
 	return err
