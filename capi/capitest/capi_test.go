@@ -712,6 +712,16 @@ func TestHandlerTimeout(t *testing.T) {
 }
 
 func TestAsyncCompletion(t *testing.T) {
+	t.Run("later", func(t *testing.T) { asyncCompletion(t, 20*time.Millisecond) })
+	// The answer comes while the library still holds the request that
+	// returned unanswered: it waits in the block until the Go handler has
+	// taken the request over, then goes to the collector.
+	HoldReturned(20000)
+	defer HoldReturned(0)
+	t.Run("held", func(t *testing.T) { asyncCompletion(t, time.Millisecond) })
+}
+
+func asyncCompletion(t *testing.T, after time.Duration) {
 	noLeaks(t)
 	app := newApp(t, doc(5000))
 	var wg sync.WaitGroup
@@ -720,7 +730,7 @@ func TestAsyncCompletion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(after)
 			Answer(r.ID, 200, "Content-Type: application/json\nX-Thread: other", r.Values)
 		}()
 	}))

@@ -179,6 +179,10 @@ func Freed() int { return int(C.capitest_get_freed()) }
 // TwiceRC is the result of the second answer of the CTwice handler.
 func TwiceRC() int { return int(C.capitest_get_second_rc()) }
 
+// HoldReturned makes the library hold a callback request that returned
+// unanswered for us microseconds before its Go handler takes it over.
+func HoldReturned(us int) { C.spikard__test_hold_returned(C.uint(us)) }
+
 // ForeignRC is what the CForeign handler's own answer returned last.
 func ForeignRC() int { return int(C.capitest_get_foreign_rc()) }
 

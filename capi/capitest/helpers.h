@@ -16,6 +16,9 @@ int capitest_get_foreign_rc(void);
 int capitest_get_racers(void);
 int capitest_handle_go(int64_t app, const char *name, uintptr_t key);
 
+// The library's test hook (cside.c).
+void spikard__test_hold_returned(unsigned us);
+
 // Go (capitest.go).
 extern void capitestGoHandler(spikard_request *r, uintptr_t data);
 #endif

@@ -120,6 +120,41 @@ func TestStreamInCallback(t *testing.T) {
 	}
 }
 
+// A stream begun from another thread while the callback still runs (the
+// callback waits for it) or just after it returned unanswered (as the Node
+// binding does): the C half keeps the waiter reachable through both.
+func TestStreamFromAnotherThread(t *testing.T) {
+	for _, wait := range []bool{true, false} {
+		t.Run(fmt.Sprintf("wait=%v", wait), func(t *testing.T) { streamFromAnotherThread(t, wait, 0) })
+	}
+	// Begun while the library still holds the returned request (lookups
+	// ask again until the Go handler has taken it over).
+	HoldReturned(3000)
+	defer HoldReturned(0)
+	t.Run("held", func(t *testing.T) { streamFromAnotherThread(t, false, 500*time.Microsecond) })
+}
+
+func streamFromAnotherThread(t *testing.T, wait bool, after time.Duration) {
+	handler := func(r Request) {
+		began := make(chan struct{})
+		go func() {
+			time.Sleep(after)
+			onCallbackStream(t)(Request{ID: r.ID})
+			close(began)
+		}()
+		if wait {
+			<-began
+		}
+	}
+	_, base := streamApp(t, map[string]func(int64){"cb": func(app int64) { must(t, "cb")(HandleGo(app, "cb", handler)) }})
+	for i := 0; i < 20; i++ {
+		a := get(t, "GET", base+"/cb", "")
+		if a.status != 200 || strings.Count(a.body, "\n") != 200 || !strings.HasSuffix(a.body, "{\"i\":199}\n") {
+			t.Fatalf("stream: %d %d lines", a.status, strings.Count(a.body, "\n"))
+		}
+	}
+}
+
 func onCallbackStream(t *testing.T) func(Request) {
 	return func(r Request) {
 		s, rc, msg := StreamBegin(r.ID, 200, "Content-Type: application/x-ndjson")

@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -86,6 +87,15 @@ type App struct {
 		n int32
 		_ [60]byte
 	}
+	// calls counts, per P (a hint), the callback requests under way
+	// (serveCallback), which are not in waiting; gone: spikard_app_free
+	// started, no callback request starts any more. Atomic: a callback
+	// request takes no lock.
+	calls [waitShards]struct {
+		n atomic.Int32
+		_ [60]byte
+	}
+	gone atomic.Bool
 
 	// cs is the app's half in C (cside.c): its queue, its ready descriptor,
 	// its requests.
@@ -239,6 +249,7 @@ func AppFree(h int64) (code int32) {
 	a.shutdownLocked(0)
 
 	// No callback runs after this point.
+	a.gone.Store(true)
 	lockAll()
 	a.freed = true
 	unlockAll()

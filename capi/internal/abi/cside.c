@@ -29,8 +29,14 @@
  * app alive while a callback runs), and it is freed by its own thread. Other
  * threads that look such a block up (an answer from elsewhere, while the
  * callback runs) pin its slot under g_lock; the owner waits for the pins
- * to go before it frees the block. A callback that returns without an
- * answer links its block (one lock) and from then on it is like any other.
+ * to go before it frees the block, and such an answer stays in the block
+ * (it is not linked, so not for the outbox): spikard__invoke returns it.
+ * spikard_stream_begin keeps its pin while it runs Go code, so that the Go
+ * waiter the block's token names stays put. A callback that returns
+ * without an answer is marked returned (lookups ask again) until the Go
+ * handler adopts it (spikard__adopt links it under the handler's key, and
+ * an answer that came meanwhile goes to the outbox then); from then on it
+ * is like any other block.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP (g_lock) */
@@ -562,6 +568,7 @@ static sk_block *block_new(sk_app *a, size_t size) {
 /* Makes b one of its app's live blocks. Under g_lock. */
 static void block_link(sk_block *b) {
     sk_app *a = b->app;
+    b->flags |= SK_LINKED;
     b->lnext = a->live;
     if (a->live) a->live->lprev = b;
     a->live = b;
@@ -589,6 +596,7 @@ static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m)
     r->conn = m.conn;
     r->tag = m.tag;
     b->gokey = m.gokey;
+    b->gotoken = m.gotoken;
     const char *p = b->data;
 #define SK_FIELD(f, i) (r->f = p, r->f##_len = m.lens[i], p += m.lens[i] + 1)
     SK_FIELD(handler, 0);
@@ -602,19 +610,32 @@ static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m)
 #undef SK_FIELD
 }
 
-/* The Go waiter's key of request id, 0 when the id names no live block. */
-uint64_t spikard__gokey_of(uint64_t id) {
-    int code;
-    uint64_t k = 0;
+/* Finds request id's Go waiter for spikard_stream_begin. 1: the request is
+ * in its callback (spikard__invoke): *token is the waiter the callback's
+ * caller passed, *key its table key (0 unless a WebSocket event's); the
+ * slot stays pinned - the callback's caller cannot finish - until
+ * spikard__unpin. 2: the block is linked: *key is the waiter's key in Go's
+ * table (not pinned). 3: its callback returned and the Go handler is
+ * adopting it: ask again. 0: no live request has this id. */
+int spikard__stream_lookup(uint64_t id, uintptr_t *token, uint64_t *key) {
+    int code, r = 0;
     pthread_mutex_lock(&g_lock);
     sk_block *b = slot_pin(id, &code);
     if (b != NULL) {
-        k = b->gokey;
-        slot_unpin(id);
+        *key = b->gokey;
+        if (b->flags & SK_LINKED) r = 2;
+        else if (b->flags & SK_RETURNED) r = 3;
+        else {
+            *token = b->gotoken;
+            r = 1;
+        }
+        if (r != 1) slot_unpin(id);
     }
     pthread_mutex_unlock(&g_lock);
-    return k;
+    return r;
 }
+
+void spikard__unpin(uint64_t id) { slot_unpin(id); }
 
 /* Hands a SK_NEW block over to its app's queue. -1: the app is shut down
  * (the caller frees the block). 0 also when a shutdown cancelled the block
@@ -803,6 +824,12 @@ static void slot_release_fast(thread_state *t, uint64_t id) {
     pthread_mutex_unlock(&g_lock);
 }
 
+/* Tests only: how long spikard__invoke holds a block that returned
+ * unanswered before handing it to Go (the window in which lookups must ask
+ * again). */
+static unsigned g_test_hold_us;
+void spikard__test_hold_returned(unsigned us) { g_test_hold_us = us; }
+
 /* A callback handler's whole request in one crossing: the block made from
  * the view, the callback run and, when it answered inside, the block freed,
  * its background tasks handed to the caller - all without g_lock when the
@@ -841,13 +868,35 @@ spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__
     spikard__answer ans = call(t, fn, b, udata, out, out_cap);
     if (ans.state == 0) {
         pthread_mutex_lock(&g_lock);
-        block_link(b);
+        if (state_of(b) != SK_ANSWERED) {
+            /* From now on lookups wait for spikard__adopt; one that pinned
+             * the slot before may still use the Go waiter: wait for it. */
+            b->flags |= SK_RETURNED;
+            pthread_mutex_unlock(&g_lock);
+            if (g_test_hold_us) usleep(g_test_hold_us);
+            while (__atomic_load_n(&slot_at((uint32_t)b->req.id)->pins, __ATOMIC_SEQ_CST) != 0) sched_yield();
+            ans.block = b;
+            ans.id = b->req.id;
+            return ans;
+        }
+        /* answered from another thread while the callback ran */
+        size_t an = b->ans_hlen + b->ans_blen;
+        char *bytes = b->ans;
+        if (an <= out_cap && out != NULL) {
+            if (an) memcpy(out, b->ans, an);
+            bytes = out;
+        } else {
+            ans.owned = b->ans;
+            b->ans = NULL;
+        }
+        ans.state = (int)b->ans_kind;
+        ans.status = b->ans_status;
+        ans.headers = bytes;
+        ans.headers_len = b->ans_hlen;
+        ans.body = bytes + b->ans_hlen;
+        ans.body_len = b->ans_blen;
         pthread_mutex_unlock(&g_lock);
-        ans.block = b;
-        ans.id = b->req.id;
-        return ans;
-    }
-    if (ans.headers_len + ans.body_len > 0 && ans.headers != out) {
+    } else if (ans.headers_len + ans.body_len > 0 && ans.headers != out) {
         /* too big for out: the thread's buffer goes to the caller, so that
          * the caller need not stay on this thread to read it */
         ans.owned = t->buf;
@@ -859,6 +908,29 @@ spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__
     b->tasks = NULL;
     block_dispose(b);
     return ans;
+}
+
+/* The Go handler of a block spikard__invoke returned unanswered waits for
+ * it now, under gokey: the block is linked, and an answer that came
+ * meanwhile goes to the outbox. */
+void spikard__adopt(sk_block *b, uint64_t gokey) {
+    int wake = 0;
+    pthread_mutex_lock(&g_lock);
+    b->gokey = gokey;
+    b->flags &= ~SK_RETURNED;
+    block_link(b);
+    if (state_of(b) == SK_ANSWERED) wake = outbox_push(b);
+    pthread_mutex_unlock(&g_lock);
+    if (wake) fd_signal(g_out_w);
+}
+
+/* Frees a block spikard__invoke returned unanswered that nobody will wait
+ * for (its app was freed meanwhile). */
+void spikard__drop(sk_block *b) {
+    pthread_mutex_lock(&g_lock);
+    slot_release(b->req.id);
+    pthread_mutex_unlock(&g_lock);
+    block_dispose(b);
 }
 
 void spikard__free_data(uintptr_t fn, uintptr_t data) { ((spikard_free_fn)fn)((void *)data); }
@@ -1096,7 +1168,9 @@ static int answer(const char *fn, uint64_t id, int kind, int status, const char 
         b->ans = copy;
         b->ans_hlen = hlen;
         b->ans_blen = blen;
-        wake = outbox_push(b);
+        /* a block not linked yet is still with spikard__invoke or the Go
+         * handler adopting it: they take the answer from it */
+        if (b->flags & SK_LINKED) wake = outbox_push(b);
         rc = SPIKARD_OK;
     } else if (st == SK_TIMEDOUT) {
         block_forget(b);

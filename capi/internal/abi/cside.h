@@ -47,6 +47,7 @@ typedef struct spikard__meta {
     size_t lens[8];
     uint32_t kind;
     uint64_t conn, tag, gokey;
+    uintptr_t gotoken; /* spikard__invoke: the Go waiter while the callback runs (spikard__stream_lookup) */
 } spikard__meta;
 
 /* Background work asked for during a request (spikard_background). */
@@ -70,6 +71,8 @@ typedef struct sk_block {
     sk_app *app;
     sk_task *tasks;                 /* in the order asked for */
     uint64_t gokey;                 /* the Go handler waiting for it (its key in Go's waiting table) */
+    uintptr_t gotoken;              /* spikard__invoke's block, in its callback: the Go waiter (not in the table) */
+    uint32_t flags;                 /* SK_LINKED, SK_RETURNED */
     size_t cap;                     /* bytes allocated */
     struct sk_block *qprev, *qnext; /* the app's queue */
     struct sk_block *lprev, *lnext; /* the app's live blocks */
@@ -78,6 +81,14 @@ typedef struct sk_block {
 } sk_block;
 
 enum { SK_HEAD = offsetof(sk_block, data) };
+
+/* sk_block.flags, changed under g_lock. A block spikard__invoke made is not
+ * linked until spikard__adopt: answers from other threads meanwhile stay in
+ * the block instead of going to the outbox. */
+enum {
+    SK_LINKED = 1,  /* in its app's live list, holding a reference on the app */
+    SK_RETURNED = 2 /* its callback returned without an answer: the Go handler is adopting it */
+};
 
 SPIKARD__HIDDEN void spikard__set_error(const char *msg, size_t n);
 
@@ -88,7 +99,11 @@ SPIKARD__HIDDEN void spikard__app_free(sk_app *a);
 SPIKARD__HIDDEN sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__meta m);
 SPIKARD__HIDDEN spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn,
                                                 uintptr_t udata, char *out, size_t out_cap);
-SPIKARD__HIDDEN uint64_t spikard__gokey_of(uint64_t id);
+SPIKARD__HIDDEN int spikard__stream_lookup(uint64_t id, uintptr_t *token, uint64_t *key);
+SPIKARD__HIDDEN void spikard__unpin(uint64_t id);
+SPIKARD__HIDDEN void spikard__adopt(sk_block *b, uint64_t gokey);
+SPIKARD__HIDDEN void spikard__drop(sk_block *b);
+SPIKARD__HIDDEN void spikard__test_hold_returned(unsigned us);
 SPIKARD__HIDDEN int spikard__enqueue(sk_block *b);
 SPIKARD__HIDDEN uint32_t spikard__expire(sk_block *b);
 SPIKARD__HIDDEN void spikard__block_free(sk_block *b);

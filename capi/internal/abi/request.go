@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -45,10 +46,13 @@ type pending struct {
 	id      uint64      // the block's request id, once known (a copy: the block may be the host's, and freed, while p is referenced)
 	b       *C.sk_block // nil until the block exists (published)
 	app     *App
-	c       *app.Ctx      // nil for WebSocket events
-	pipe    *stream.Pipe  // set by spikard_stream_begin (under waiting's lock) before its answer
-	sc      scratch       // the view's buffers, kept with the pooled pending
-	done    chan struct{} // one token, sent after outcome is written
+	c       *app.Ctx // nil for WebSocket events
+	// pipe is set by spikard_stream_begin before its answer is seen: during
+	// the callback with the slot pinned (serveCallback; atomic, since the
+	// C half orders that, not Go), or else under waiting's lock.
+	pipe atomic.Pointer[stream.Pipe]
+	sc   scratch       // the view's buffers, kept with the pooled pending
+	done chan struct{} // one token, sent after outcome is written
 	// Written before the token.
 	outcome outcome
 	// after oAborted: SK_CANCELLED (the handler frees the block) or
@@ -167,7 +171,8 @@ func (w *viewWriter) mark(i, start int, v []byte) {
 // straight in place.
 func httpView(c *app.Ctx, b *binding, p *pending) ([]byte, C.spikard__meta) {
 	fctx := c.Fast()
-	w := viewWriter{v: p.sc.view[:0], m: C.spikard__meta{kind: C.SPIKARD_KIND_HTTP, tag: C.uint64_t(b.tag), gokey: C.uint64_t(p.key)}}
+	w := viewWriter{v: p.sc.view[:0], m: C.spikard__meta{kind: C.SPIKARD_KIND_HTTP, tag: C.uint64_t(b.tag), gokey: C.uint64_t(p.key),
+		gotoken: C.uintptr_t(uintptr(unsafe.Pointer(p)))}}
 	w.put(0, unsafe.Slice(unsafe.StringData(b.name), len(b.name)))
 	w.put(1, fctx.Method())
 	w.put(2, fctx.Path())
@@ -241,12 +246,12 @@ func requestHeaders(fctx *fasthttp.RequestCtx, b []byte) []byte {
 // (which waits for requests being handed over) never races with it.
 func (a *App) serve(c *app.Ctx, b *binding) error {
 	p := pendingPool.Get().(*pending)
+	if b.fn != 0 {
+		return a.serveCallback(c, b, p)
+	}
 	if !a.track(p, c, pHint()) {
 		pendingPool.Put(p)
 		return unavailable(c)
-	}
-	if b.fn != 0 {
-		return a.serveCallback(c, b, p)
 	}
 	blk := a.makeBlock(httpView(c, b, p))
 	if blk == nil {
@@ -267,30 +272,59 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 }
 
 // serveCallback: one crossing (spikard__invoke) makes the block, runs the
-// callback and, when it answered inside, frees the block. p is handing
-// until the callback returned (spikard_app_free waits for it).
+// callback and, when it was answered, frees the block. The waiter enters
+// waiting only if the callback returns without an answer (adopt): while
+// the callback runs, spikard_stream_begin finds it through the token its
+// block carries (the pinned slot keeps spikard__invoke from returning
+// meanwhile), answers from other threads stay in the block, and
+// spikard_app_free waits for the calls counter.
 func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
+	hint := pHint()
+	calls := &a.calls[hint%waitShards].n
+	calls.Add(1)
+	if a.gone.Load() {
+		calls.Add(-1)
+		pendingPool.Put(p)
+		return unavailable(c)
+	}
+	p.key, p.app, p.c = 0, a, c
 	v, m := httpView(c, b, p)
 	ans := a.invoke(b, v, m)
 	switch ans.state {
 	case -1: // no block: the app is shut down
-		a.untrack(p)
+		calls.Add(-1)
 		recycle(p)
 		return unavailable(c)
 	case 0: // not answered inside: the host answers later, from anywhere
-		a.publish(p, ans.block)
+		ok := a.adopt(p, c, ans.block, hint)
+		calls.Add(-1)
+		if !ok {
+			recycle(p)
+			return unavailable(c)
+		}
 		return a.wait(c, p)
 	}
-	// Answered inside the callback: the block is gone (spikard__invoke),
-	// the answer is in p's view buffer (or ans.owned), neither of which is
-	// the C app's: p leaves waiting first, right after the crossing (whose
-	// own atomics have just flushed this thread's writes, so the lock is
-	// cheapest here).
-	a.untrack(p)
+	calls.Add(-1) // nothing after this touches the C app
+	// Answered: the block is gone (spikard__invoke), the answer is in p's
+	// view buffer (or ans.owned).
 	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 	recycle(p)
 	releaseAnswer(&ans)
 	return err
+}
+
+// adopt makes p the waiter of a block spikard__invoke returned unanswered:
+// p enters waiting, the C half links the block under p's key (an answer
+// that came meanwhile goes to the collector now), p records it. false: the
+// app was freed meanwhile; the block is dropped.
+func (a *App) adopt(p *pending, c *app.Ctx, blk *C.sk_block, hint uint64) bool {
+	if !a.track(p, c, hint) {
+		C.spikard__drop(blk)
+		return false
+	}
+	C.spikard__adopt(blk, C.uint64_t(p.key))
+	a.publish(p, blk)
+	return true
 }
 
 func cbytes(p *C.char, n C.size_t) []byte {
@@ -304,11 +338,12 @@ var pendingPool = sync.Pool{New: func() any {
 	return &pending{done: make(chan struct{}, 1), sc: scratch{view: make([]byte, 0, 1024)}}
 }}
 
-// track enters p (fresh from pendingPool) in a waiting shard chosen by
-// hint (the connection), before its block exists: the block is made with
-// p.key. false: the app was freed, nothing may start.
+// track enters p (fresh from pendingPool, or a callback's waiter being
+// adopted) in a waiting shard chosen by hint (the P), before its block
+// exists or is linked: the block carries p.key. false: the app was freed,
+// nothing may start.
 func (a *App) track(p *pending, c *app.Ctx, hint uint64) bool {
-	p.id, p.b, p.app, p.c, p.pipe, p.outcome, p.abortState = 0, nil, a, c, nil, 0, 0
+	p.id, p.b, p.app, p.c, p.outcome, p.abortState = 0, nil, a, c, 0, 0
 	i := int(hint % waitShards)
 	sh := &waiting[i]
 	sh.Lock()
@@ -354,7 +389,7 @@ func (a *App) untrack(p *pending) {
 // freed first, so that none starts).
 func (a *App) waitHanding() {
 	for {
-		n := 0
+		n := a.inCallbacks()
 		for i := range waiting {
 			waiting[i].Lock()
 			n += int(a.inflight[i].n)
@@ -367,11 +402,23 @@ func (a *App) waitHanding() {
 	}
 }
 
+// inCallbacks counts the callback requests under way (serveCallback).
+func (a *App) inCallbacks() int {
+	n := 0
+	for i := range a.calls {
+		n += int(a.calls[i].n.Load())
+	}
+	return n
+}
+
 // recycle returns p to the pool once nothing can reach it: it left the
 // waiting map, and the one token anybody sends (collector, shutdown) was
 // received, or none can have been sent.
 func recycle(p *pending) {
-	p.b, p.app, p.c, p.pipe = nil, nil, nil, nil
+	p.b, p.app, p.c = nil, nil, nil
+	if p.pipe.Load() != nil {
+		p.pipe.Store(nil)
+	}
 	pendingPool.Put(p)
 }
 
@@ -458,8 +505,8 @@ func (a *App) wait(c *app.Ctx, p *pending) error {
 // unless the invocation failed.
 func finishAnswer(c *app.Ctx, p *pending, tasks *C.sk_task, kind, status int, headers, body []byte) error {
 	if kind == 2 {
-		if p.pipe != nil {
-			stream.Release(p.pipe.ID())
+		if pipe := p.pipe.Load(); pipe != nil {
+			stream.Release(pipe.ID())
 		}
 		return &hostError{string(body)}
 	}
@@ -475,7 +522,7 @@ func finishAnswer(c *app.Ctx, p *pending, tasks *C.sk_task, kind, status int, he
 		// value is null, a handler leaves what hooks set.
 		return c.Continue(body)
 	case 4:
-		pipe := p.pipe
+		pipe := p.pipe.Load()
 		if pipe == nil {
 			return errors.New("libspikard: a stream answer without its stream")
 		}
@@ -514,7 +561,7 @@ func (a *App) abortAll() int {
 	lockAll()
 	defer unlockAll()
 	a.aborting = true
-	n := 0
+	n := a.inCallbacks() // they abort themselves if they return unanswered (publish)
 	for i := range waiting {
 		for _, e := range waiting[i].m.s {
 			if p := e.p; p != nil && p.app == a && (p.b == nil || a.abortLocked(p)) {

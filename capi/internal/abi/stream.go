@@ -27,16 +27,56 @@ func StreamBegin(id uint64, status int, headers unsafe.Pointer, hlen uintptr, ou
 		return result(errf(EINVAL, "spikard_stream_begin: out_stream is required"))
 	}
 	hdr := goBytes(headers, hlen)
-	// The waiter by the key its block carries (a block that is gone gives
-	// no key). waiting's lock keeps the handler goroutine (and its Ctx,
-	// which OpenPipe reads) from finishing meanwhile: every path that
-	// releases a waiting handler takes it.
-	key := uint64(C.spikard__gokey_of(C.uint64_t(id)))
+	for {
+		var token C.uintptr_t
+		var key C.uint64_t
+		switch C.spikard__stream_lookup(C.uint64_t(id), &token, &key) {
+		case 1:
+			// In its callback: the slot stays pinned, so spikard__invoke
+			// (and the handler waiting in it) cannot return until unpin.
+			defer C.spikard__unpin(C.uint64_t(id))
+			if token == 0 { // a WebSocket event's: its waiter is in waiting
+				return streamBeginKeyed(id, status, headers, hlen, hdr, uint64(key), out)
+			}
+			return streamBeginFor(id, status, headers, hlen, hdr, waiterOf(uintptr(token)), out)
+		case 2:
+			return streamBeginKeyed(id, status, headers, hlen, hdr, uint64(key), out)
+		case 3:
+			// Its callback just returned unanswered: the handler is
+			// entering waiting (adopt), a moment away.
+			time.Sleep(20 * time.Microsecond)
+			continue
+		}
+		// Without a waiter the C half still says precisely why (never
+		// issued, already answered, timed out, cut off).
+		return streamBeginFor(id, status, headers, hlen, hdr, nil, out)
+	}
+}
+
+// streamBeginKeyed is streamBeginFor the waiter in waiting under key.
+// waiting's lock keeps the handler goroutine (and its Ctx, which OpenPipe
+// reads) from finishing meanwhile: every path that releases a waiting
+// handler takes it.
+func streamBeginKeyed(id uint64, status int, headers unsafe.Pointer, hlen uintptr, hdr []byte, key uint64, out *uint64) int32 {
 	sh := shardOf(key)
 	sh.Lock()
-	p := sh.m.get(key)
+	defer sh.Unlock()
+	return streamBeginFor(id, status, headers, hlen, hdr, sh.m.get(key), out)
+}
+
+// waiterOf is the waiter a callback's block carries (its token): the
+// handler goroutine keeps it alive while the callback runs.
+func waiterOf(token uintptr) *pending {
+	if token == 0 {
+		return nil
+	}
+	return *(**pending)(unsafe.Pointer(&token))
+}
+
+// streamBeginFor opens the stream for waiter p (nil: none, or a WebSocket
+// event's) and answers request id with it.
+func streamBeginFor(id uint64, status int, headers unsafe.Pointer, hlen uintptr, hdr []byte, p *pending, out *uint64) int32 {
 	if p != nil && p.c == nil {
-		sh.Unlock()
 		return result(errf(EINVAL, "spikard_stream_begin: %d is a WebSocket event, not an HTTP request: it cannot stream", id))
 	}
 	var sid uint64
@@ -44,15 +84,13 @@ func StreamBegin(id uint64, status int, headers unsafe.Pointer, hlen uintptr, ou
 	if p != nil {
 		sid, pipe = p.c.OpenPipe(p.c.EventStreamRoute() || isEventStream(hdr))
 	}
-	// Without p the C half still says precisely why (never issued, already
-	// answered, timed out, cut off) and releases what it must.
 	rc := int32(C.spikard__answer_stream(C.uint64_t(id), C.int(status), (*C.char)(headers), C.size_t(hlen)))
 	if rc == OK && p != nil {
-		// The handler reads it once woken, and waking needs waiting's lock
-		// (or, in a callback, happens after this call returned).
-		p.pipe = pipe
+		// The handler reads it once the answer reaches it: after the
+		// callback returned (the slot is pinned until then) or, waiting,
+		// when woken (which needs waiting's lock, held by the caller).
+		p.pipe.Store(pipe)
 	}
-	sh.Unlock()
 	if rc != OK {
 		if sid != 0 {
 			stream.Release(sid)

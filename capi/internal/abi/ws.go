@@ -88,6 +88,7 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 			return errAppGone
 		case 0:
 			blk = ans.block
+			C.spikard__adopt(blk, C.uint64_t(p.key))
 			a.publish(p, blk)
 		default:
 			err := finishEvent(c, int(ans.state), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
