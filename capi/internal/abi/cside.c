@@ -612,8 +612,7 @@ static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m)
 
 /* Finds request id's Go waiter for spikard_stream_begin. 1: the request is
  * in its callback (spikard__invoke): *token is the waiter the callback's
- * caller passed, *key its table key (0 unless a WebSocket event's); the
- * slot stays pinned - the callback's caller cannot finish - until
+ * caller passed (not in Go's table yet); the slot stays pinned - the callback's caller cannot finish - until
  * spikard__unpin. 2: the block is linked: *key is the waiter's key in Go's
  * table (not pinned). 3: its callback returned and the Go handler is
  * adopting it: ask again. 0: no live request has this id. */

@@ -189,8 +189,9 @@ func httpView(c *app.Ctx, b *binding, p *pending) ([]byte, C.spikard__meta) {
 }
 
 // view renders a view from its strings (WebSocket events).
-func view(sc *scratch, b *binding, kind C.uint32_t, conn, key uint64, method, path, query, headers, rid, values, body []byte) ([]byte, C.spikard__meta) {
-	w := viewWriter{v: sc.view[:0], m: C.spikard__meta{kind: kind, conn: C.uint64_t(conn), tag: C.uint64_t(b.tag), gokey: C.uint64_t(key)}}
+func view(sc *scratch, b *binding, kind C.uint32_t, conn, key uint64, token uintptr, method, path, query, headers, rid, values, body []byte) ([]byte, C.spikard__meta) {
+	w := viewWriter{v: sc.view[:0], m: C.spikard__meta{kind: kind, conn: C.uint64_t(conn), tag: C.uint64_t(b.tag), gokey: C.uint64_t(key),
+		gotoken: C.uintptr_t(token)}}
 	for i, s := range [8][]byte{unsafe.Slice(unsafe.StringData(b.name), len(b.name)), method, path, query, headers, rid, values, body} {
 		w.put(i, s)
 	}
@@ -272,45 +273,51 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 }
 
 // serveCallback: one crossing (spikard__invoke) makes the block, runs the
-// callback and, when it was answered, frees the block. The waiter enters
-// waiting only if the callback returns without an answer (adopt): while
-// the callback runs, spikard_stream_begin finds it through the token its
-// block carries (the pinned slot keeps spikard__invoke from returning
-// meanwhile), answers from other threads stay in the block, and
-// spikard_app_free waits for the calls counter.
+// callback and, when it was answered, frees the block (see callback).
 func (a *App) serveCallback(c *app.Ctx, b *binding, p *pending) error {
-	hint := pHint()
-	calls := &a.calls[hint%waitShards].n
-	calls.Add(1)
-	if a.gone.Load() {
-		calls.Add(-1)
-		pendingPool.Put(p)
-		return unavailable(c)
-	}
 	p.key, p.app, p.c = 0, a, c
 	v, m := httpView(c, b, p)
-	ans := a.invoke(b, v, m)
-	switch ans.state {
-	case -1: // no block: the app is shut down
-		calls.Add(-1)
+	ans, gone := a.callback(p, c, b, v, m)
+	switch {
+	case gone:
 		recycle(p)
 		return unavailable(c)
-	case 0: // not answered inside: the host answers later, from anywhere
-		ok := a.adopt(p, c, ans.block, hint)
-		calls.Add(-1)
-		if !ok {
-			recycle(p)
-			return unavailable(c)
-		}
+	case ans.state == 0: // not answered inside: the host answers later, from anywhere
 		return a.wait(c, p)
 	}
-	calls.Add(-1) // nothing after this touches the C app
 	// Answered: the block is gone (spikard__invoke), the answer is in p's
 	// view buffer (or ans.owned).
 	err := finishAnswer(c, p, ans.tasks, int(ans.state), int(ans.status), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
 	recycle(p)
 	releaseAnswer(&ans)
 	return err
+}
+
+// callback hands a callback request's view (gokey 0, gotoken p) to the
+// host. The waiter enters waiting only if the callback returns without an
+// answer (adopt; then ans.state is 0 and p waits for ans.block): while the
+// callback runs, spikard_stream_begin finds it through the token its block
+// carries (the pinned slot keeps spikard__invoke from returning
+// meanwhile), answers from other threads stay in the block, and
+// spikard_app_free waits for the calls counter. gone: the app is shut down
+// or freed, nothing was handed over.
+func (a *App) callback(p *pending, c *app.Ctx, b *binding, v []byte, m C.spikard__meta) (ans C.spikard__answer, gone bool) {
+	hint := pHint()
+	calls := &a.calls[hint%waitShards].n
+	calls.Add(1)
+	if a.gone.Load() {
+		calls.Add(-1)
+		return ans, true
+	}
+	ans = a.invoke(b, v, m)
+	switch ans.state {
+	case -1: // no block: the app is shut down
+		gone = true
+	case 0:
+		gone = !a.adopt(p, c, ans.block, hint)
+	}
+	calls.Add(-1) // nothing after this touches the C app
+	return ans, gone
 }
 
 // adopt makes p the waiter of a block spikard__invoke returned unanswered:

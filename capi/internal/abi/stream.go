@@ -35,9 +35,6 @@ func StreamBegin(id uint64, status int, headers unsafe.Pointer, hlen uintptr, ou
 			// In its callback: the slot stays pinned, so spikard__invoke
 			// (and the handler waiting in it) cannot return until unpin.
 			defer C.spikard__unpin(C.uint64_t(id))
-			if token == 0 { // a WebSocket event's: its waiter is in waiting
-				return streamBeginKeyed(id, status, headers, hlen, hdr, uint64(key), out)
-			}
 			return streamBeginFor(id, status, headers, hlen, hdr, waiterOf(uintptr(token)), out)
 		case 2:
 			return streamBeginKeyed(id, status, headers, hlen, hdr, uint64(key), out)

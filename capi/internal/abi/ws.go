@@ -69,35 +69,32 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		}
 	}
 	p := pendingPool.Get().(*pending)
-	if !a.track(p, nil, c.ID()) {
-		pendingPool.Put(p)
-		return errAppGone
-	}
-	v, m := view(&p.sc, b, kind, c.ID(), p.key, []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
-		[]byte(req.RequestID), req.Values, body)
 	var blk *C.sk_block
 	if b.fn != 0 {
-		// As serveCallback: one crossing; an answer inside the callback
-		// is in p's view buffer (or ans.owned); p is handing until the
-		// callback returned.
-		ans := a.invoke(b, v, m)
-		switch ans.state {
-		case -1:
-			a.untrack(p)
+		// As serveCallback: one crossing, no lock unless the callback
+		// returns without an answer.
+		p.key, p.app, p.c = 0, a, nil
+		v, m := view(&p.sc, b, kind, c.ID(), 0, uintptr(unsafe.Pointer(p)), []byte(method), []byte(req.Path), []byte(req.RawQuery),
+			headers, []byte(req.RequestID), req.Values, body)
+		ans, gone := a.callback(p, nil, b, v, m)
+		switch {
+		case gone:
 			recycle(p)
 			return errAppGone
-		case 0:
-			blk = ans.block
-			C.spikard__adopt(blk, C.uint64_t(p.key))
-			a.publish(p, blk)
-		default:
+		case ans.state != 0:
 			err := finishEvent(c, int(ans.state), cbytes(ans.headers, ans.headers_len), cbytes(ans.body, ans.body_len))
-			a.untrack(p)
 			recycle(p)
 			releaseAnswer(&ans)
 			return err
 		}
+		blk = ans.block
 	} else {
+		if !a.track(p, nil, c.ID()) {
+			pendingPool.Put(p)
+			return errAppGone
+		}
+		v, m := view(&p.sc, b, kind, c.ID(), p.key, 0, []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
+			[]byte(req.RequestID), req.Values, body)
 		if blk = a.makeBlock(v, m); blk == nil {
 			a.untrack(p)
 			recycle(p)
