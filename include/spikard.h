@@ -249,6 +249,9 @@ typedef struct spikard_request {
  * with spikard_respond or spikard_respond_error, before returning or later
  * from any thread. A handler that returns without answering leaves the
  * request open: the client waits until an answer or the handler timeout.
+ * The response starts once the callback has returned, whichever thread
+ * answered: answering (or beginning a stream) on another thread while the
+ * callback keeps running delays the response until it returns.
  * `data` is the pointer given at registration.
  *
  * The callback must not call spikard_app_shutdown or spikard_app_free of
@@ -622,8 +625,8 @@ int spikard_background(uint64_t request_id, const char *handler, const char *pay
  * Backpressure: once the response is being sent, at most 16 chunks wait
  * for a slow client, and spikard_stream_write / spikard_sse_send block
  * the calling thread while the queue is full. Writes made before that -
- * in particular by a callback handler before it returns, since the
- * response starts only afterwards - are kept without a limit.
+ * in particular while a callback handler runs, since the response starts
+ * only after it returned (spikard_handler_fn) - are kept without a limit.
  *
  * A client that goes away, or a shutdown, makes the next write fail with
  * SPIKARD_ECLOSED: stop producing and call spikard_stream_end. Every
