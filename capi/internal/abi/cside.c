@@ -540,31 +540,6 @@ void spikard__app_free(sk_app *a) {
     }
 }
 
-/* A block of `size` bytes (at least SK_HEAD) with its id, in state SK_NEW
- * until spikard__enqueue or spikard__invoke hands it over (so that an id
- * guessed meanwhile cannot claim it); the caller fills the view from
- * SK_HEAD on. NULL when the app is shut down. */
-static void block_link(sk_block *b);
-
-static sk_block *block_new(sk_app *a, size_t size) {
-    sk_block *b = block_alloc(size);
-    if (b == NULL) return NULL;
-    b->req.size = sizeof(spikard_request);
-    b->req.app = a->handle;
-    b->state = SK_NEW;
-    b->app = a;
-    pthread_mutex_lock(&g_lock);
-    uint64_t id = a->closed ? 0 : slot_alloc(b);
-    if (id == 0) {
-        pthread_mutex_unlock(&g_lock);
-        block_release_mem(b);
-        return NULL;
-    }
-    block_link(b);
-    pthread_mutex_unlock(&g_lock);
-    return b;
-}
-
 /* Makes b one of its app's live blocks. Under g_lock. */
 static void block_link(sk_block *b) {
     sk_app *a = b->app;
@@ -576,14 +551,44 @@ static void block_link(sk_block *b) {
     g_live_blocks++;
 }
 
-/* A new block holding a copy of the view Go rendered: data is the eight
- * strings back to back, each followed by a NUL (spikard__meta). */
 static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m);
 
-sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__meta m) {
-    sk_block *b = block_new(a, SK_HEAD + n);
+/* A queued request in one crossing: a block holding a copy of the view Go
+ * rendered (data is the eight strings back to back, each followed by a
+ * NUL: spikard__meta), given an id, linked and put in its app's queue, all
+ * under one hold of g_lock. NULL when the app is shut down (or no memory). */
+sk_block *spikard__submit(sk_app *a, const char *data, size_t n, spikard__meta m) {
+    sk_block *b = block_alloc(SK_HEAD + n);
     if (b == NULL) return NULL;
+    b->req.size = sizeof(spikard_request);
+    b->req.app = a->handle;
+    b->state = SK_QUEUED;
+    b->app = a;
     block_fill(b, data, n, m);
+    int wake = 0;
+    pthread_mutex_lock(&g_lock);
+    if (a->closed || slot_alloc(b) == 0) {
+        pthread_mutex_unlock(&g_lock);
+        block_release_mem(b);
+        return NULL;
+    }
+    block_link(b);
+    b->qprev = a->qtail;
+    b->qnext = NULL;
+    if (a->qtail) a->qtail->qnext = b;
+    else a->qhead = b;
+    a->qtail = b;
+    b->in_queue = 1;
+    wake = a->waiters > 0;
+    if (a->rfd >= 0 && !a->ready_on) {
+        /* under the lock: readiness must change with the queue */
+        fd_signal(a->wfd);
+        a->ready_on = 1;
+    }
+    pthread_mutex_unlock(&g_lock);
+    /* Signalled after unlocking, so that the woken thread does not wait for
+     * the lock at once. The app cannot be freed meanwhile: b holds it. */
+    if (wake) pthread_cond_signal(&a->cond);
     return b;
 }
 
@@ -636,38 +641,6 @@ int spikard__stream_lookup(uint64_t id, uintptr_t *token, uint64_t *key) {
 
 void spikard__unpin(uint64_t id) { slot_unpin(id); }
 
-/* Hands a SK_NEW block over to its app's queue. -1: the app is shut down
- * (the caller frees the block). 0 also when a shutdown cancelled the block
- * first: the caller's wait learns it. */
-int spikard__enqueue(sk_block *b) {
-    sk_app *a = b->app;
-    int wake = 0;
-    pthread_mutex_lock(&g_lock);
-    if (a->closed) {
-        pthread_mutex_unlock(&g_lock);
-        return -1;
-    }
-    if (cas_state(b, SK_NEW, SK_QUEUED)) {
-        b->qprev = a->qtail;
-        b->qnext = NULL;
-        if (a->qtail) a->qtail->qnext = b;
-        else a->qhead = b;
-        a->qtail = b;
-        b->in_queue = 1;
-        wake = a->waiters > 0;
-        if (a->rfd >= 0 && !a->ready_on) {
-            /* under the lock: readiness must change with the queue */
-            fd_signal(a->wfd);
-            a->ready_on = 1;
-        }
-    }
-    pthread_mutex_unlock(&g_lock);
-    /* Signalled after unlocking, so that the woken thread does not wait for
-     * the lock at once. The app cannot be freed meanwhile: b holds it. */
-    if (wake) pthread_cond_signal(&a->cond);
-    return 0;
-}
-
 /* The handler timeout. Returns the state after it: SK_CANCELLED (the Go
  * handler frees the block), SK_TIMEDOUT (the block is the host's now: do not
  * touch it), or SK_ANSWERED / SK_ABORTED (a wake-up is on its way). */
@@ -689,7 +662,7 @@ uint32_t spikard__expire(sk_block *b) {
  * spikard__expire, 0 when it was answered meanwhile (nothing changed). */
 static uint32_t abort_locked(sk_block *b) {
     uint32_t now = state_of(b);
-    if (now == SK_QUEUED || now == SK_NEW) {
+    if (now == SK_QUEUED) {
         queue_remove(b);
         __atomic_store_n(&b->state, SK_CANCELLED, __ATOMIC_RELEASE);
         return SK_CANCELLED;
@@ -1154,12 +1127,6 @@ static int answer(const char *fn, uint64_t id, int kind, int status, const char 
         return fail(rc, "%s: request %llu was already answered (or its app was freed)", fn, (unsigned long long)id);
     }
     uint32_t st = state_of(b);
-    if (st == SK_NEW) {
-        slot_unpin(id);
-        pthread_mutex_unlock(&g_lock);
-        free(copy);
-        return fail(SPIKARD_EBADHANDLE, "%s: %llu is not a request the library handed over", fn, (unsigned long long)id);
-    }
     if ((st == SK_QUEUED || st == SK_DELIVERED) && cas_state(b, st, SK_ANSWERED)) {
         queue_remove(b);
         b->ans_kind = (uint32_t)kind;
@@ -1248,7 +1215,7 @@ int spikard_background(uint64_t id, const char *handler, const char *payload, si
     uint32_t st = b ? state_of(b) : 0;
     if (b == NULL && rc == SPIKARD_ESTATE) {
         fail(rc, "spikard_background: request %llu was already answered", (unsigned long long)id);
-    } else if (b == NULL || st == SK_NEW) {
+    } else if (b == NULL) {
         rc = SPIKARD_EBADHANDLE;
         fail(rc, "spikard_background: %llu is not a request the library handed over", (unsigned long long)id);
     } else if (st != SK_QUEUED && st != SK_DELIVERED) {

@@ -11,7 +11,6 @@
 
 /* Request states (sk_block.state). */
 enum {
-    SK_NEW = 7,       /* being filled by Go: not handed to the host yet, not answerable */
     SK_QUEUED = 1,    /* waiting in its app's queue; the host has not seen it */
     SK_DELIVERED = 2, /* the host holds the view */
     SK_ANSWERED = 3,  /* the host answered; the Go handler owns the block */
@@ -96,7 +95,7 @@ SPIKARD__HIDDEN sk_app *spikard__app_new(int64_t handle, int64_t timeout_ms);
 SPIKARD__HIDDEN void spikard__app_close(sk_app *a);
 SPIKARD__HIDDEN void spikard__app_free(sk_app *a);
 
-SPIKARD__HIDDEN sk_block *spikard__block_make(sk_app *a, const char *data, size_t n, spikard__meta m);
+SPIKARD__HIDDEN sk_block *spikard__submit(sk_app *a, const char *data, size_t n, spikard__meta m);
 SPIKARD__HIDDEN spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__meta m, uintptr_t fn,
                                                 uintptr_t udata, char *out, size_t out_cap);
 SPIKARD__HIDDEN int spikard__stream_lookup(uint64_t id, uintptr_t *token, uint64_t *key);
@@ -104,7 +103,6 @@ SPIKARD__HIDDEN void spikard__unpin(uint64_t id);
 SPIKARD__HIDDEN void spikard__adopt(sk_block *b, uint64_t gokey);
 SPIKARD__HIDDEN void spikard__drop(sk_block *b);
 SPIKARD__HIDDEN void spikard__test_hold_returned(unsigned us);
-SPIKARD__HIDDEN int spikard__enqueue(sk_block *b);
 SPIKARD__HIDDEN uint32_t spikard__expire(sk_block *b);
 SPIKARD__HIDDEN void spikard__block_free(sk_block *b);
 

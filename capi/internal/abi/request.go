@@ -167,7 +167,7 @@ func (w *viewWriter) mark(i, start int, v []byte) {
 }
 
 // httpView renders the request's view into p's scratch for
-// spikard__block_make or spikard__invoke, the headers and values documents
+// spikard__submit or spikard__invoke, the headers and values documents
 // straight in place.
 func httpView(c *app.Ctx, b *binding, p *pending) ([]byte, C.spikard__meta) {
 	fctx := c.Fast()
@@ -219,10 +219,10 @@ func releaseAnswer(ans *C.spikard__answer) {
 	}
 }
 
-// makeBlock copies a rendered view into a new C block; nil when the app is
-// shut down.
-func (a *App) makeBlock(v []byte, m C.spikard__meta) *C.sk_block {
-	return C.spikard__block_make(a.cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(v))), C.size_t(len(v)), m)
+// submit copies a rendered view into a new C block and queues it for the
+// host, in one crossing; nil when the app is shut down.
+func (a *App) submit(v []byte, m C.spikard__meta) *C.sk_block {
+	return C.spikard__submit(a.cs, (*C.char)(unsafe.Pointer(unsafe.SliceData(v))), C.size_t(len(v)), m)
 }
 
 // requestHeaders renders the request's headers as the core holds them (so
@@ -254,21 +254,15 @@ func (a *App) serve(c *app.Ctx, b *binding) error {
 		pendingPool.Put(p)
 		return unavailable(c)
 	}
-	blk := a.makeBlock(httpView(c, b, p))
-	if blk == nil {
+	blk := a.submit(httpView(c, b, p))
+	if blk == nil { // no block, so no token can have been sent for p
 		a.untrack(p)
 		recycle(p)
 		return unavailable(c)
 	}
+	// The host may have answered already: the collector found p by the
+	// block's key and the token waits for wait.
 	a.publish(p, blk)
-	if C.spikard__enqueue(blk) != 0 {
-		// Not recycled: a shutdown may have cancelled it (and sent its
-		// token) since it was published; a pooled waiter must never carry
-		// a stale token.
-		a.untrack(p)
-		C.spikard__block_free(blk)
-		return unavailable(c)
-	}
 	return a.wait(c, p)
 }
 

@@ -95,17 +95,12 @@ func (a *App) wsEvent(b *binding, c *ws.Conn, kind C.uint32_t, method string, bo
 		}
 		v, m := view(&p.sc, b, kind, c.ID(), p.key, 0, []byte(method), []byte(req.Path), []byte(req.RawQuery), headers,
 			[]byte(req.RequestID), req.Values, body)
-		if blk = a.makeBlock(v, m); blk == nil {
+		if blk = a.submit(v, m); blk == nil {
 			a.untrack(p)
 			recycle(p)
 			return errAppGone
 		}
 		a.publish(p, blk)
-		if C.spikard__enqueue(blk) != 0 {
-			a.untrack(p) // not recycled: see serve
-			C.spikard__block_free(blk)
-			return errAppGone
-		}
 	}
 	defer recycle(p)
 	switch a.await(p) {
