@@ -130,7 +130,7 @@ func (a *App) Build() (fasthttp.RequestHandler, error) {
 		writeProblem(ctx, problem.MethodNotAllowed(string(ctx.Response.Header.Peek("Allow"))))
 	}
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
-		a.log.Error("panic outside a handler", "panic", v, "request_id", requestID(ctx, nil))
+		a.log.Error("panic outside a handler", "panic", v, "request_id", requestID(ctx))
 		writeProblem(ctx, problem.Internal())
 	}
 

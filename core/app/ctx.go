@@ -36,8 +36,7 @@ type Ctx struct {
 	// bodyLazy: body is not decoded yet (only checked); Body decodes it.
 	bodyLazy bool
 	reqID    string
-	ids      requestid.Slab // holds the IDs this (pooled) context makes
-	rid      ridStore       // holds the ID AppendRequestID makes
+	rid      ridStore // holds the ID AppendRequestID makes
 	// x is the state of hooks, dependencies, request state and background
 	// work (ext.go); nil for requests that use none.
 	x *ctxExt
@@ -150,7 +149,7 @@ func (c *Ctx) RawHeader(name string) string { return string(c.fctx.Request.Heade
 // RequestID is the request's ID (X-Request-ID from the client, or generated).
 func (c *Ctx) RequestID() string {
 	if c.reqID == "" {
-		c.reqID = requestID(c.fctx, &c.ids)
+		c.reqID = requestID(c.fctx)
 	}
 	return c.reqID
 }

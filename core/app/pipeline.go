@@ -152,8 +152,8 @@ var (
 
 // requestID returns the client's X-Request-ID or a process-unique one. The
 // request ID middleware replaces this with its configured policy.
-func requestID(ctx *fasthttp.RequestCtx, sl *requestid.Slab) string {
-	if id := requestid.FromCtxSlab(ctx, sl); id != "" {
+func requestID(ctx *fasthttp.RequestCtx) string {
+	if id := requestid.FromCtx(ctx); id != "" {
 		return id
 	}
 	if v := ctx.Request.Header.Peek("X-Request-ID"); len(v) > 0 && len(v) <= 128 {

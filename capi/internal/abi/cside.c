@@ -551,20 +551,15 @@ static void block_link(sk_block *b) {
     g_live_blocks++;
 }
 
-static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m);
+static sk_block *block_of_view(sk_app *a, const char *data, size_t n, spikard__meta m, uint32_t state);
 
 /* A queued request in one crossing: a block holding a copy of the view Go
  * rendered (data is the eight strings back to back, each followed by a
  * NUL: spikard__meta), given an id, linked and put in its app's queue, all
  * under one hold of g_lock. NULL when the app is shut down (or no memory). */
 sk_block *spikard__submit(sk_app *a, const char *data, size_t n, spikard__meta m) {
-    sk_block *b = block_alloc(SK_HEAD + n);
+    sk_block *b = block_of_view(a, data, n, m, SK_QUEUED);
     if (b == NULL) return NULL;
-    b->req.size = sizeof(spikard_request);
-    b->req.app = a->handle;
-    b->state = SK_QUEUED;
-    b->app = a;
-    block_fill(b, data, n, m);
     int wake = 0;
     pthread_mutex_lock(&g_lock);
     if (a->closed || slot_alloc(b) == 0) {
@@ -592,8 +587,15 @@ sk_block *spikard__submit(sk_app *a, const char *data, size_t n, spikard__meta m
     return b;
 }
 
-/* Copies the view Go rendered into b. */
-static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m) {
+/* A new block of app a in the given state, holding a copy of the view Go
+ * rendered; no id yet. NULL when out of memory. */
+static sk_block *block_of_view(sk_app *a, const char *data, size_t n, spikard__meta m, uint32_t state) {
+    sk_block *b = block_alloc(SK_HEAD + n);
+    if (b == NULL) return NULL;
+    b->req.size = sizeof(spikard_request);
+    b->req.app = a->handle;
+    b->state = state;
+    b->app = a;
     SK_FROM_GO(data, n);
     memcpy(b->data, data, n);
     spikard_request *r = &b->req;
@@ -613,6 +615,7 @@ static void block_fill(sk_block *b, const char *data, size_t n, spikard__meta m)
     SK_FIELD(values, 6);
     SK_FIELD(body, 7);
 #undef SK_FIELD
+    return b;
 }
 
 /* Finds request id's Go waiter for spikard_stream_begin. 1: the request is
@@ -826,16 +829,11 @@ spikard__answer spikard__invoke(sk_app *a, const char *data, size_t n, spikard__
         pthread_mutex_unlock(&g_lock);
         if (t->nslots == 0) return none;
     }
-    sk_block *b = block_alloc(SK_HEAD + n);
-    if (b == NULL) return none;
-    b->req.size = sizeof(spikard_request);
-    b->req.app = a->handle;
     /* Delivered from the start: nothing cuts off a block that is not
      * linked yet (the Go side keeps shutdowns away from running callbacks,
      * and an answer needs the id, published below). */
-    b->state = SK_DELIVERED;
-    b->app = a;
-    block_fill(b, data, n, m);
+    sk_block *b = block_of_view(a, data, n, m, SK_DELIVERED);
+    if (b == NULL) return none;
     slot_issue(t->slots[--t->nslots], b);
     spikard__answer ans = call(t, fn, b, udata, out, out_cap);
     if (ans.state == 0) {

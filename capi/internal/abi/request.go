@@ -60,14 +60,14 @@ type pending struct {
 	abortState C.uint32_t
 }
 
-// waiting holds the waiting handlers, for the collector, the streams and
-// shutdowns. A handler enters it before its block exists (the block carries
-// its key, so that an answer from another thread finds it even while the
-// callback that created the block still runs) and leaves it before it frees
-// its block or gives it up to the host, so a block reached through it is
-// alive. It is sharded by connection: every request takes a shard's lock
-// two or three times, and one lock for all of them was the C path's main
-// cost under load (two cores contending for it).
+// waiting holds the handlers that wait for a linked block: queued requests
+// and callbacks that returned unanswered (a callback request in progress is
+// not in it: see callback), for the collector, the streams and shutdowns.
+// A handler enters it before its block is linked (the block carries its
+// key, so that an answer from another thread finds it) and leaves it before
+// it frees its block or gives it up to the host, so a block reached through
+// it is alive. It is sharded by P: one lock for all of them was the C
+// path's main cost under load (two cores contending for it).
 var waiting [waitShards]waitShard
 
 const waitShards = 16

@@ -133,20 +133,14 @@ func (p *policy) incoming(ctx *fasthttp.RequestCtx) []byte {
 	return nil
 }
 
-// make stores the request's ID (FromCtx asked for it) and returns it; a
-// fresh one's holder comes from sl (nil: the shared slabs).
-func (p *policy) make(ctx *fasthttp.RequestCtx, sl *Slab) string {
+// make stores the request's ID (FromCtx asked for it) and returns it.
+func (p *policy) make(ctx *fasthttp.RequestCtx) string {
 	if v := p.incoming(ctx); v != nil {
 		id := &idString{s: string(v)}
 		ctx.SetUserValue(Key, id)
 		return id.s
 	}
-	var id *idValue
-	if sl != nil {
-		id = sl.next()
-	} else {
-		id = newIDValue()
-	}
+	id := newIDValue()
 	AppendID(id.b[:0])
 	ctx.SetUserValue(Key, id)
 	return id.String()
@@ -193,20 +187,6 @@ func newIDValue() *idValue {
 	return v
 }
 
-// Slab hands out the holders of IDs made for one reader at a time (app.Ctx
-// keeps one per pooled context) without a trip to the shared pool per ID:
-// one allocation per 64 IDs.
-type Slab struct{ s *idSlab }
-
-func (sl *Slab) next() *idValue {
-	if sl.s == nil || sl.s.next == len(sl.s.vals) {
-		sl.s = new(idSlab)
-	}
-	v := &sl.s.vals[sl.s.next]
-	sl.s.next++
-	return v
-}
-
 // A Store is memory for one request's ID that lives until the request
 // ends: the request holds it as a user value, and fasthttp closes the user
 // values that are io.Closers when it resets the request (after that the
@@ -224,7 +204,7 @@ func AppendFromCtx(ctx *fasthttp.RequestCtx, dst []byte, st Store) (out []byte, 
 	switch v := ctx.UserValue(Key).(type) {
 	case *policy:
 		if v.incoming(ctx) != nil {
-			return append(dst, v.make(ctx, nil)...), true, false
+			return append(dst, v.make(ctx)...), true, false
 		}
 		b := st.IDBuf()
 		AppendID(b[:0])
@@ -248,14 +228,10 @@ func disabled(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 }
 
 // FromCtx returns the request's ID, or "" when no request_id middleware ran.
-func FromCtx(ctx *fasthttp.RequestCtx) string { return FromCtxSlab(ctx, nil) }
-
-// FromCtxSlab is FromCtx for a caller that keeps a Slab (not shared between
-// goroutines): an ID made now is held in it.
-func FromCtxSlab(ctx *fasthttp.RequestCtx, sl *Slab) string {
+func FromCtx(ctx *fasthttp.RequestCtx) string {
 	switch v := ctx.UserValue(Key).(type) {
 	case *policy:
-		return v.make(ctx, sl)
+		return v.make(ctx)
 	case *idValue:
 		return v.String()
 	case Store: // reused once the request ends: a copy
